@@ -1,0 +1,12 @@
+import os
+import sys
+
+from tests.support import collection_path
+
+_COLLECTIONS = collection_path()
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
+os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(
+    p for p in (_COLLECTIONS, os.environ.get('ANSIBLE_COLLECTIONS_PATH')) if p)
+
+pytest_plugins = ['tests.emulator.fixtures']
