@@ -9,4 +9,6 @@ if _COLLECTIONS not in sys.path:
 os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(
     p for p in (_COLLECTIONS, os.environ.get('ANSIBLE_COLLECTIONS_PATH')) if p)
 
-pytest_plugins = ['tests.emulator.fixtures']
+# The emulator's fixtures (emulator, emulator_factory) for every test package.
+pytest_plugins = ['tests.emulator.fixtures'] if os.path.exists(
+    os.path.join(os.path.dirname(__file__), 'emulator', 'fixtures.py')) else []
