@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# `make test`: every test and quality gate, one summary line per gate with its seconds.
+#
+#   scripts/gates.sh                 all gates, in order; stops at the first failing gate
+#   scripts/gates.sh sanity lint     only these gates (GATES="..." make test does the same)
+#   scripts/gates.sh --list          gate names
+#
+# Gates that need the collection at .../ansible_collections/mssql/hadr run on a copy of the
+# checkout in build/gates/ (ansible-test cannot work through a symlink). The copy honours
+# .gitignore, so it holds what git would commit plus untracked work in progress.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+VENV="$REPO/.venv"
+WORK="$REPO/build/gates"
+COLLECTIONS="$WORK/collections"
+COPY="$COLLECTIONS/ansible_collections/mssql/hadr"
+PYBIN="$WORK/pythons"
+PYV=3.11
+GATE_TIMEOUT=${GATE_TIMEOUT:-900}
+ALL_GATES=(pytest sanity lint docs build ps1 molecule actionlint changelog)
+
+export PATH="$VENV/bin:$PYBIN:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS"
+export ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1
+export GALAXY_IMPORTER_CONFIG="$REPO/.ci/galaxy-importer.cfg"
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+sync_copy() {
+    mkdir -p "$COPY"
+    # .gitignore filters what is copied; tests/output survives in the copy (ansible-test's cache).
+    rsync -a --delete --filter=':- .gitignore' \
+        --exclude=/.venv --exclude=/build --exclude=/tests/output --exclude=/.ansible \
+        "$REPO/" "$COPY/"
+}
+
+# Files of the copy as git sees them (tracked + untracked-not-ignored), filtered by glob.
+copy_files() {
+    (cd "$COPY" && git ls-files --cached --others --exclude-standard -- "$@" |
+        while read -r f; do [ -e "$f" ] && echo "$f"; done)
+}
+
+# python3.X names for every installed interpreter (pyenv shims fail for non-global versions),
+# so ansible-test's compile/import sanity runs on each of them.
+link_pythons() {
+    rm -rf "$PYBIN"
+    mkdir -p "$PYBIN"
+    local p root
+    root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+    for p in "$root"/versions/3.*/bin/python3.*; do
+        case $p in *-config|*m|*t) ;; *) [ -x "$p" ] && ln -sf "$p" "$PYBIN/${p##*/}";; esac
+    done
+    # the venv's own interpreter wins for the controller version
+    ln -sf "$VENV/bin/python$PYV" "$PYBIN/python$PYV"
+}
+
+# ansible-test downloads its pip bootstrap from a host we cannot reach; this shim uses ensurepip.
+install_get_pip_shim() {
+    local cache="$HOME/.ansible/test/cache" v
+    mkdir -p "$cache"
+    for v in 24_2 25_0 25_1 25_2 25_3; do
+        cp "$REPO/.ci/get_pip_shim.py" "$cache/get_pip_$v.py"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# gates (each runs in its own process, under a timeout)
+
+gate_pytest() {
+    cd "$REPO"
+    local rc=0
+    python -m pytest || rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "pytest collected no tests: that is a failure, not a pass" >&2
+    fi
+    return "$rc"
+}
+
+gate_sanity() {
+    local ignores
+    ignores=$(cd "$REPO" && cat tests/sanity/ignore-*.txt 2>/dev/null | grep -v '^\s*\(#\|$\)' || true)
+    if [ -n "$ignores" ]; then
+        echo "tests/sanity/ignore-*.txt must stay empty; found:" >&2
+        echo "$ignores" >&2
+        return 1
+    fi
+    sync_copy
+    link_pythons
+    install_get_pip_shim
+    cd "$COPY"
+    local excludes=() f
+    while read -r f; do excludes+=(--exclude "$f"); done < <(copy_files '*.ps1' '*.psm1')
+    echo "--- sanity: all tests except validate-modules (python $PYV)"
+    ansible-test sanity --venv --python "$PYV" --skip-test validate-modules --color no
+    echo "--- sanity: validate-modules (no pwsh here, so .ps1 files are excluded: ${#excludes[@]} args)"
+    ansible-test sanity --venv --python "$PYV" --test validate-modules "${excludes[@]}" --color no
+    echo "--- sanity: compile + import on: $(cd "$PYBIN" && ls | tr '\n' ' ')"
+    ansible-test sanity --venv --test compile --test import --color no
+}
+
+gate_lint() {
+    sync_copy
+    cd "$COPY"
+    ansible-lint --profile production --nocolor
+}
+
+gate_docs() {
+    sync_copy
+    cd "$COPY"
+    antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .
+}
+
+gate_build() {
+    sync_copy
+    local dist="$WORK/dist" log="$WORK/galaxy-importer.log"
+    rm -rf "$dist"
+    mkdir -p "$dist"
+    (cd "$COPY" && ansible-galaxy collection build --force --output-path "$dist")
+    local tarball
+    tarball=$(ls "$dist"/mssql-hadr-*.tar.gz)
+    echo "--- tarball contents:"
+    tar tzf "$tarball" | sed 's/^/    /'
+    (cd "$dist" && python -m galaxy_importer.main "$tarball") 2>&1 | tee "$log"
+    # galaxy-importer exits 0 on warnings; a certified collection has none.
+    if grep -E '^(WARNING|ERROR)|: (WARNING|ERROR)' "$log"; then
+        echo "galaxy-importer reported the warnings/errors above" >&2
+        return 1
+    fi
+}
+
+gate_ps1() {
+    sync_copy
+    local files=()
+    mapfile -t files < <(copy_files '*.ps1' '*.psm1')
+    if [ "${#files[@]}" -eq 0 ]; then
+        echo "no .ps1/.psm1 files yet: nothing to check"
+        return 0
+    fi
+    (cd "$COPY" && python "$REPO/.ci/ps1check.py" "${files[@]}")
+}
+
+gate_molecule() {
+    sync_copy
+    local ran=0 dir
+    if compgen -G "$COPY/extensions/molecule/*/molecule.yml" >/dev/null; then
+        echo "--- molecule: collection scenarios in extensions/molecule"
+        (cd "$COPY" && molecule test --all)
+        ran=1
+    fi
+    for dir in "$COPY"/roles/*/; do
+        compgen -G "$dir/molecule/*/molecule.yml" >/dev/null || continue
+        echo "--- molecule: role ${dir#"$COPY"/}"
+        (cd "$dir" && molecule test --all)
+        ran=1
+    done
+    [ "$ran" -eq 1 ] || echo "no molecule scenarios yet (extensions/molecule/ or roles/*/molecule/): nothing to run"
+}
+
+gate_actionlint() {
+    local files=()
+    mapfile -t files < <(cd "$REPO" && ls .github/workflows/*.yml .github/workflows/*.yaml 2>/dev/null || true)
+    if [ "${#files[@]}" -eq 0 ]; then
+        echo "no .github/workflows yet: nothing to check"
+        return 0
+    fi
+    (cd "$REPO" && "$REPO/.ci/actionlint" "${files[@]}")
+}
+
+gate_changelog() {
+    cd "$REPO"
+    antsibull-changelog lint
+}
+
+# ---------------------------------------------------------------------------------------------
+# driver
+
+if [ "${1:-}" = "--list" ]; then
+    printf '%s\n' "${ALL_GATES[@]}"
+    exit 0
+fi
+if [ "${1:-}" = "--one" ]; then
+    "gate_$2"
+    exit $?
+fi
+
+[ -x "$VENV/bin/python" ] || { echo "no .venv: run make venv first" >&2; exit 1; }
+if [ "$#" -gt 0 ]; then
+    gates=("$@")
+elif [ -n "${GATES:-}" ]; then
+    read -r -a gates <<<"$GATES"
+else
+    gates=("${ALL_GATES[@]}")
+fi
+for g in "${gates[@]}"; do
+    declare -F "gate_$g" >/dev/null || { echo "unknown gate '$g'; gates: ${ALL_GATES[*]}" >&2; exit 2; }
+done
+
+mkdir -p "$WORK"
+summary=()
+status=0
+start_all=$(date +%s)
+for g in "${gates[@]}"; do
+    echo
+    echo "=================== gate $g ==================="
+    t0=$(date +%s)
+    rc=0
+    timeout --kill-after=30 "$GATE_TIMEOUT" "$0" --one "$g" || rc=$?
+    secs=$(( $(date +%s) - t0 ))
+    if [ "$rc" -eq 0 ]; then
+        result=PASS
+    elif [ "$rc" -eq 124 ]; then
+        result="FAIL (timed out after ${GATE_TIMEOUT}s)"
+    else
+        result="FAIL (exit $rc)"
+    fi
+    line=$(printf 'gate %-10s %5ds  %s' "$g" "$secs" "$result")
+    echo "$line"
+    summary+=("$line")
+    if [ "$rc" -ne 0 ]; then
+        status=1
+        break
+    fi
+done
+
+echo
+echo "=================== make test summary ==================="
+printf '%s\n' "${summary[@]}"
+not_run=()
+for g in "${gates[@]}"; do
+    printf '%s\n' "${summary[@]}" | grep -q "^gate $g " || not_run+=("$g")
+done
+[ "${#not_run[@]}" -eq 0 ] || echo "not run (an earlier gate failed): ${not_run[*]}"
+echo "total $(( $(date +%s) - start_all ))s: $([ "$status" -eq 0 ] && echo 'all gates passed' || echo 'FAILED')"
+exit "$status"
