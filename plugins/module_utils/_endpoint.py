@@ -70,8 +70,9 @@ MIRRORING_ENDPOINT_SQL = (
 
 # 1 set: every endpoint (system ones too), to find name clashes and ports already bound by another endpoint.
 ALL_ENDPOINTS_SQL = (
-    "SELECT e.endpoint_id, e.name, e.type_desc, t.port"
-    " FROM sys.endpoints AS e LEFT JOIN sys.tcp_endpoints AS t ON t.endpoint_id = e.endpoint_id;")
+    "SELECT e.endpoint_id, e.name, e.type_desc, t.port, o.name AS owner"
+    " FROM sys.endpoints AS e LEFT JOIN sys.tcp_endpoints AS t ON t.endpoint_id = e.endpoint_id"
+    " LEFT JOIN sys.server_principals AS o ON o.principal_id = e.principal_id;")
 
 # 1 set: every permission on every endpoint (a handful of rows); filter with endpoint_permissions().
 ENDPOINT_PERMISSIONS_SQL = (
@@ -251,6 +252,18 @@ def find_by_name(rows, name, key='name'):
         if same_name(row[key], name):
             return row
     return None
+
+
+def with_url(endpoint, sessions, fqdn, machine):
+    """The endpoint as modules return it: plus ``in_use`` and ``url`` (fqdn, else the listener address, else the
+    machine name). None stays None."""
+    if endpoint is None:
+        return None
+    result = dict(endpoint)
+    result['in_use'] = bool(sessions)
+    host = fqdn or (endpoint['listener_ip'] if endpoint['listener_ip'] != 'ALL' else machine)
+    result['url'] = endpoint_url(host, endpoint['port'])
+    return result
 
 
 def endpoint_url(host, port):

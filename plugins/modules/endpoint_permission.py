@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mssql.hadr contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: endpoint_permission
+short_description: Grant or revoke CONNECT on the database mirroring endpoint
+version_added: 1.0.0
+description:
+  - Grants or revokes C(CONNECT) on an endpoint for a list of logins, in one call and one connection.
+    Partners' logins need it to connect to this instance's mirroring endpoint.
+  - Logins that do not exist fail the task before any change (SQL Server would answer error 15151).
+  - Revoking (O(state=absent) or O(exclusive=true)) while the endpoint is in use can cut a live partner off,
+    so it is refused unless O(reconfigure_in_use=true).
+author:
+  - mssql.hadr contributors
+options:
+  endpoint:
+    description:
+      - Endpoint name. By default the instance's database mirroring endpoint, whatever its name.
+    type: str
+  logins:
+    description:
+      - Logins to grant C(CONNECT) to (O(state=present)) or revoke it from (O(state=absent)).
+      - Names compare case-insensitively, as SQL Server's default collation does.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - V(present) grants, V(absent) revokes. Revoking from a login that does not exist or holds no grant changes nothing.
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusive:
+    description:
+      - With O(state=present), also revoke C(CONNECT) from every other grantee (never from the endpoint owner).
+    type: bool
+    default: false
+  permission:
+    description:
+      - Permission to manage. Only C(connect) for now.
+    type: str
+    choices: [connect]
+    default: connect
+  reconfigure_in_use:
+    description:
+      - Allow revoking while availability groups or mirroring sessions use the endpoint.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    support: full
+    membership:
+      - mssql.hadr.all
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+seealso:
+  - module: mssql.hadr.endpoint
+  - module: mssql.hadr.endpoint_info
+  - name: GRANT Endpoint Permissions
+    description: Microsoft's reference for the statement this module builds.
+    link: https://learn.microsoft.com/sql/t-sql/statements/grant-endpoint-permissions-transact-sql
+'''
+
+EXAMPLES = r'''
+- name: Let the partners' service accounts connect to the mirroring endpoint
+  mssql.hadr.endpoint_permission:
+    login_host: sql1.example.com
+    login_user: sa
+    login_password: "{{ sa_password }}"
+    logins:
+      - EXAMPLE\sqlsvc2
+      - EXAMPLE\sqlsvc3
+
+- name: Only these partners, nobody else
+  mssql.hadr.endpoint_permission:
+    login_host: sql1.example.com
+    login_user: sa
+    login_password: "{{ sa_password }}"
+    logins: [sql2_login, sql3_login]
+    exclusive: true
+'''
+
+RETURN = r'''
+endpoint:
+  description: Name of the endpoint the permissions are on.
+  returned: always
+  type: str
+  sample: Hadr_endpoint
+grantees_before:
+  description: Logins holding CONNECT on the endpoint before the run, sorted case-insensitively.
+  returned: always
+  type: list
+  elements: str
+  sample: ["EXAMPLE\\sqlsvc2"]
+grantees_after:
+  description: Logins holding CONNECT after the run (predicted in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: ["EXAMPLE\\sqlsvc2", "EXAMPLE\\sqlsvc3"]
+granted:
+  description: Logins granted CONNECT by this run.
+  returned: always
+  type: list
+  elements: str
+  sample: ["EXAMPLE\\sqlsvc3"]
+revoked:
+  description: Logins whose CONNECT was revoked by this run.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+queries:
+  description: Statements executed (or, in check mode, that would be executed), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["GRANT CONNECT ON ENDPOINT::[Hadr_endpoint] TO [EXAMPLE\\sqlsvc3]"]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as ep
+from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure, diff_result, run_module
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import validate_sysname
+from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
+
+
+def choose_endpoint(name, endpoints, mirroring):
+    """The endpoint row to work on: the named one, or the mirroring endpoint found by type."""
+    if name:
+        row = ep.find_by_name(endpoints, name)
+        if row is None:
+            raise ModuleFailure("Endpoint '%s' does not exist on this instance (SQL Server would answer 15151); "
+                                "create it with mssql.hadr.endpoint or omit endpoint to use the mirroring endpoint."
+                                % name, option='endpoint')
+        return row
+    if mirroring is None:
+        raise ModuleFailure('This instance has no database mirroring endpoint; create it first with '
+                            'mssql.hadr.endpoint.', option='endpoint')
+    return ep.find_by_name(endpoints, mirroring['name'])
+
+
+def work(module, conn, changes):
+    params = module.params
+    logins = [validate_sysname(login, 'login') for login in params['logins']]
+    if params['endpoint'] is not None:
+        validate_sysname(params['endpoint'], 'endpoint')
+    if params['exclusive'] and params['state'] == 'absent':
+        raise ModuleFailure('exclusive only applies to state: present (grant these logins and revoke every other '
+                            'grantee); with state: absent list the logins to revoke.', option='exclusive')
+    login_sql, login_params = ep.logins_sql(logins)
+    sets = conn.query_sets(' '.join(filter(None, [
+        ep.ALL_ENDPOINTS_SQL, ep.MIRRORING_ENDPOINT_SQL, ep.ENDPOINT_PERMISSIONS_SQL, ep.IN_USE_SQL, login_sql])),
+        login_params)
+    endpoints, mirroring_rows, permission_rows, replicas, mirrored = sets[:5]
+    existing = sets[5] if login_sql else []
+    mirroring = ep.parse_endpoint(mirroring_rows)
+    endpoint = choose_endpoint(params['endpoint'], endpoints, mirroring)
+    is_mirroring = endpoint['type_desc'] == 'DATABASE_MIRRORING'
+    permissions = ep.endpoint_permissions(permission_rows, endpoint['endpoint_id'])
+    before = ep.connect_grantees(permissions)
+
+    if params['state'] == 'present':
+        missing = [login for login in logins if not ep.find_by_name(existing, login)]
+        if missing:
+            raise ModuleFailure('Login(s) %s do not exist on this instance (SQL Server would answer 15151); create '
+                                'them first (mssql.hadr.login) - nothing was changed.'
+                                % ', '.join("'%s'" % login for login in missing), missing_logins=missing)
+    owner = endpoint['owner']
+    if params['state'] == 'present' and any(ep.same_name(login, owner) for login in logins):
+        module.warn("'%s' owns endpoint '%s' and needs no CONNECT grant (SQL Server refuses it with 4624); skipped."
+                    % (owner, endpoint['name']))
+    grant, revoke = ep.plan_connect(before, logins, params['state'], params['exclusive'], owner)
+    if revoke and is_mirroring:
+        sessions = ep.in_use_sessions(replicas, mirrored)
+        ep.refuse_if_in_use(sessions, 'revoke CONNECT on the endpoint from %s' % ', '.join(
+            "'%s'" % login for login in revoke), params['reconfigure_in_use'])
+    with_option = {p['grantee'].casefold() for p in permissions
+                   if p['permission'] == 'CONNECT' and p['state'] == 'GRANT_WITH_GRANT_OPTION'}
+    for login in grant:
+        changes.run(ep.grant_connect_sql(endpoint['name'], login))
+    for login in revoke:
+        changes.run(ep.revoke_connect_sql(endpoint['name'], login, cascade=login.casefold() in with_option))
+
+    revoked = {login.casefold() for login in revoke}
+    after = sorted([name for name in before if name.casefold() not in revoked] + grant, key=lambda n: n.casefold())
+    result = {'endpoint': endpoint['name'], 'grantees_before': before, 'grantees_after': after,
+              'granted': grant, 'revoked': revoke}
+    result.update(diff_result(module, {'grantees': before}, {'grantees': after}))
+    return result
+
+
+def main():
+    argument_spec = mssql_argument_spec()
+    argument_spec.update(
+        endpoint=dict(type='str'),
+        logins=dict(type='list', elements='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        exclusive=dict(type='bool', default=False),
+        permission=dict(type='str', default='connect', choices=['connect']),
+        reconfigure_in_use=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, lambda conn, changes: work(module, conn, changes))
+
+
+if __name__ == '__main__':
+    main()
