@@ -15,7 +15,7 @@ STAMP="$VENV/.stamp-requirements"
 # (they run inside network namespaces the tests create; nothing runs on the host's own rules).
 SYSTEM_PACKAGES=(unixodbc unixodbc-dev tdsodbc freetds-bin
                  nftables iptables ufw firewalld iproute2 dbus
-                 python3-venv rsync)
+                 python3-venv rsync shellcheck)
 FIREWALL_UNITS=(firewalld.service ufw.service nftables.service netfilter-persistent.service)
 
 say() { echo "make venv: $*"; }
@@ -106,7 +106,9 @@ install_system_packages() {
 register_freetds() {
     local lib current
     lib=$(dpkg -L tdsodbc 2>/dev/null | grep '/libtdsodbc\.so$' | head -n1)
-    [ -n "$lib" ] && [ -e "$lib" ] || die "libtdsodbc.so not found: is the tdsodbc package installed?"
+    if [ -z "$lib" ] || [ ! -e "$lib" ]; then
+        die "libtdsodbc.so not found: is the tdsodbc package installed?"
+    fi
     current=$(odbcinst -q -d -n FreeTDS 2>/dev/null | sed -n 's/^Driver=//p' || true)
     [ "$current" = "$lib" ] && return 0
     if [ "$(id -u)" -ne 0 ]; then

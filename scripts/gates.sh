@@ -50,7 +50,10 @@ link_pythons() {
     local p root
     root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
     for p in "$root"/versions/3.*/bin/python3.*; do
-        case $p in *-config|*m|*t) ;; *) [ -x "$p" ] && ln -sf "$p" "$PYBIN/${p##*/}";; esac
+        case $p in
+            *-config|*m|*t) ;;
+            *) if [ -x "$p" ]; then ln -sf "$p" "$PYBIN/${p##*/}"; fi ;;
+        esac
     done
     # the venv's own interpreter wins for the controller version
     ln -sf "$VENV/bin/python$PYV" "$PYBIN/python$PYV"
@@ -80,7 +83,7 @@ gate_pytest() {
 
 gate_sanity() {
     local ignores
-    ignores=$(cd "$REPO" && cat tests/sanity/ignore-*.txt 2>/dev/null | grep -v '^\s*\(#\|$\)' || true)
+    ignores=$(cat "$REPO"/tests/sanity/ignore-*.txt 2>/dev/null | grep -v '^\s*\(#\|$\)' || true)
     if [ -n "$ignores" ]; then
         echo "tests/sanity/ignore-*.txt must stay empty; found:" >&2
         echo "$ignores" >&2
@@ -92,17 +95,24 @@ gate_sanity() {
     cd "$COPY"
     local excludes=() f
     while read -r f; do excludes+=(--exclude "$f"); done < <(copy_files '*.ps1' '*.psm1')
+    # all three runs happen even when one fails, so one make test shows every finding
+    local failed=0
     echo "--- sanity: all tests except validate-modules (python $PYV)"
-    ansible-test sanity --venv --python "$PYV" --skip-test validate-modules --color no
+    ansible-test sanity --venv --python "$PYV" --skip-test validate-modules --color no || failed=1
     echo "--- sanity: validate-modules (no pwsh here, so .ps1 files are excluded: ${#excludes[@]} args)"
-    ansible-test sanity --venv --python "$PYV" --test validate-modules "${excludes[@]}" --color no
-    echo "--- sanity: compile + import on: $(cd "$PYBIN" && ls | tr '\n' ' ')"
-    ansible-test sanity --venv --test compile --test import --color no
+    ansible-test sanity --venv --python "$PYV" --test validate-modules "${excludes[@]}" --color no || failed=1
+    echo "--- sanity: compile + import on: $(find "$PYBIN" -mindepth 1 -printf '%f ' | sort)"
+    ansible-test sanity --venv --test compile --test import --color no || failed=1
+    return "$failed"
 }
 
 gate_lint() {
     sync_copy
     cd "$COPY"
+    # ansible-lint installs the collection into $ANSIBLE_HOME/collections: keep that out of ~/.ansible,
+    # where it would shadow the copy under test for every later ansible run.
+    export ANSIBLE_HOME="$WORK/ansible-home"
+    unset ANSIBLE_COLLECTIONS_PATH   # lint uses its own install of the copy; two would only warn
     ansible-lint --profile production --nocolor
 }
 
@@ -119,7 +129,7 @@ gate_build() {
     mkdir -p "$dist"
     (cd "$COPY" && ansible-galaxy collection build --force --output-path "$dist")
     local tarball
-    tarball=$(ls "$dist"/mssql-hadr-*.tar.gz)
+    tarball=$(find "$dist" -name 'mssql-hadr-*.tar.gz')
     echo "--- tarball contents:"
     tar tzf "$tarball" | sed 's/^/    /'
     (cd "$dist" && python -m galaxy_importer.main "$tarball") 2>&1 | tee "$log"
@@ -160,7 +170,7 @@ gate_molecule() {
 
 gate_actionlint() {
     local files=()
-    mapfile -t files < <(cd "$REPO" && ls .github/workflows/*.yml .github/workflows/*.yaml 2>/dev/null || true)
+    mapfile -t files < <(cd "$REPO" && find .github/workflows -maxdepth 1 \( -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
     if [ "${#files[@]}" -eq 0 ]; then
         echo "no .github/workflows yet: nothing to check"
         return 0
@@ -171,6 +181,7 @@ gate_actionlint() {
 gate_changelog() {
     cd "$REPO"
     antsibull-changelog lint
+    antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -181,7 +192,18 @@ if [ "${1:-}" = "--list" ]; then
     exit 0
 fi
 if [ "${1:-}" = "--one" ]; then
-    "gate_$2"
+    case $2 in
+        pytest) gate_pytest ;;
+        sanity) gate_sanity ;;
+        lint) gate_lint ;;
+        docs) gate_docs ;;
+        build) gate_build ;;
+        ps1) gate_ps1 ;;
+        molecule) gate_molecule ;;
+        actionlint) gate_actionlint ;;
+        changelog) gate_changelog ;;
+        *) echo "unknown gate '$2'" >&2; exit 2 ;;
+    esac
     exit $?
 fi
 
@@ -205,8 +227,12 @@ for g in "${gates[@]}"; do
     echo
     echo "=================== gate $g ==================="
     t0=$(date +%s)
-    rc=0
-    timeout --kill-after=30 "$GATE_TIMEOUT" "$0" --one "$g" || rc=$?
+    # sed drops the one warning this machine's pip.conf prints for every package pip resolves
+    set +e
+    timeout --kill-after=30 "$GATE_TIMEOUT" bash "$0" --one "$g" 2>&1 |
+        sed -u '/is ignored: it is neither a file nor a directory/d'
+    rc=${PIPESTATUS[0]}
+    set -e
     secs=$(( $(date +%s) - t0 ))
     if [ "$rc" -eq 0 ]; then
         result=PASS
@@ -232,5 +258,6 @@ for g in "${gates[@]}"; do
     printf '%s\n' "${summary[@]}" | grep -q "^gate $g " || not_run+=("$g")
 done
 [ "${#not_run[@]}" -eq 0 ] || echo "not run (an earlier gate failed): ${not_run[*]}"
-echo "total $(( $(date +%s) - start_all ))s: $([ "$status" -eq 0 ] && echo 'all gates passed' || echo 'FAILED')"
+if [ "$status" -eq 0 ]; then verdict='all gates passed'; else verdict=FAILED; fi
+echo "total $(( $(date +%s) - start_all ))s: $verdict"
 exit "$status"
