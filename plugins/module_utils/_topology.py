@@ -296,6 +296,8 @@ def _certificate_auth(src, dst):
 def _copy_problems(copy, src, dst, trust_fix):
     # No date check here: the same thumbprint means the same DER, so the copy's dates are the
     # source certificate's, already checked once.
+    if copy.get('certificate_login') and copy.get('certificate_login_has_connect'):
+        return []  # the other documented pattern: CREATE LOGIN ... FROM CERTIFICATE + GRANT CONNECT
     if not copy.get('owner_user'):
         return [_problem('certificate_not_owned', 'certificate %s on %s is not owned by a database user in master, '
                          'so no login can be granted CONNECT for it' % (copy.get('name'), dst.name), trust_fix)]

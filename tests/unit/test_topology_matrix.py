@@ -243,6 +243,17 @@ def test_partner_certificate_without_owner_user_or_login():
         ('sql2', 'sql1'): ['certificate_not_owned'], ('sql3', 'sql1'): ['certificate_user_without_login']}
 
 
+def test_login_from_certificate_with_connect_is_enough():
+    """CREATE LOGIN ... FROM CERTIFICATE + GRANT CONNECT, with no user owning the certificate."""
+    records = certificate_topology()
+    copy_ = cert_named(by_name(records, 'sql1'), 'sql2_cert')
+    copy_.update(owner_user='dbo', owner_login='dba_login', login_has_connect=False,
+                 certificate_login='sql2_cert_login', certificate_login_has_connect=True)
+    assert trust_matrix(records, now=NOW)['ok']
+    copy_['certificate_login_has_connect'] = False
+    assert broken_reasons(trust_matrix(records, now=NOW)) == {('sql2', 'sql1'): ['connect_missing']}
+
+
 def test_rotation_old_and_new_certificate_side_by_side():
     """During rotation a replica holds two copies of a partner's certificates; the one the partner's
     endpoint uses decides."""
@@ -402,3 +413,12 @@ def test_info_shape_helper_matches_issue_5_pins():
             assert len(cert['thumbprint']) == 40
             assert cert['expiry_date'].endswith('Z')
             assert {'owner_user', 'owner_login', 'login_has_connect'} <= set(cert)
+
+
+def test_certificate_owned_by_dbo_of_the_endpoint_owner_is_enough():
+    """The Linux documentation's pattern: the certificate belongs to dbo, whose login owns the endpoint."""
+    records = certificate_topology()
+    copy_ = cert_named(by_name(records, 'sql1'), 'sql2_cert')
+    copy_.update(owner_user='dbo', owner_login='sa', login_has_connect=False)
+    by_name(records, 'sql1')['info']['connect_grantees'].remove('sql2_login')
+    assert trust_matrix(records, now=NOW)['ok']
