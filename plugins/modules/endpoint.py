@@ -402,9 +402,9 @@ def work(module, conn, changes):
     return result
 
 
-def main():
-    argument_spec = mssql_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    spec = mssql_argument_spec()
+    spec.update(
         name=dict(type='str', default=ep.DEFAULT_NAME),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         endpoint_state=dict(type='str', default='started', choices=list(ep.ENDPOINT_STATES)),
@@ -420,7 +420,11 @@ def main():
         fqdn=dict(type='str'),
         reconfigure_in_use=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     run_module(module, lambda conn, changes: work(module, conn, changes))
 
 

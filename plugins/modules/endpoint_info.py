@@ -569,13 +569,17 @@ def work(module, conn):
     }
 
 
-def main():
-    argument_spec = mssql_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    spec = mssql_argument_spec()
+    spec.update(
         warn_days=dict(type='int', default=30),
         fqdn=dict(type='str'),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     run_module(module, lambda conn, changes: work(module, conn))
 
 

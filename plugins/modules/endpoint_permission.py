@@ -204,9 +204,9 @@ def work(module, conn, changes):
     return result
 
 
-def main():
-    argument_spec = mssql_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    spec = mssql_argument_spec()
+    spec.update(
         endpoint=dict(type='str'),
         logins=dict(type='list', elements='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
@@ -214,7 +214,11 @@ def main():
         permission=dict(type='str', default='connect', choices=['connect']),
         reconfigure_in_use=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     run_module(module, lambda conn, changes: work(module, conn, changes))
 
 
