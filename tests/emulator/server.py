@@ -31,7 +31,7 @@ _TM_NAMES = {tds.TM_BEGIN_XACT: 'TM_BEGIN_XACT', tds.TM_COMMIT_XACT: 'TM_COMMIT_
 _SECRET_PATTERNS = [
     # PASSWORD = 'x' / N'x' / 0x.. (covers OLD_PASSWORD, ENCRYPTION/DECRYPTION BY PASSWORD); an
     # unterminated literal is masked to the end of the text.
-    re.compile(r"(\bPASSWORD\s*=\s*)(?:N?'(?:[^']|'')*(?:'|$)|0x[0-9a-f]*)", re.I),
+    re.compile(r"(PASSWORD\s*=\s*)(?:N?'(?:[^']|'')*(?:'|$)|0x[0-9a-f]*)", re.I),
     # the private key bytes of CREATE/ALTER CERTIFICATE ... PRIVATE KEY (BINARY = 0x...)
     re.compile(r"(\bPRIVATE\s+KEY\s*\(\s*BINARY\s*=\s*)0x[0-9a-f]*", re.I),
     # the clear-text argument of PWDCOMPARE('clear', hash)

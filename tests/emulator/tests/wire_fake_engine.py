@@ -205,9 +205,21 @@ def serve(engine, log_path=None, tls_files=None):
 
 if __name__ == '__main__':
     # python -m tests.emulator.tests.wire_fake_engine LOG REGEX ACTION: a fake-engine server with one fault,
-    # for fault actions that end the process (crash-before / crash-after)
+    # for fault actions that end the process (crash-before / crash-after); every executed batch is
+    # appended to LOG + '.executed' before the engine returns
+    import os as _os
     import sys as _sys
-    _engine = FakeEngine()
+
+    class _RecordingEngine(FakeEngine):
+        def run_batch(self, session, sql):
+            results = super().run_batch(session, sql)
+            with open(_sys.argv[1] + '.executed', 'a', encoding='utf-8') as handle:
+                handle.write(sql + '\n')
+                handle.flush()
+                _os.fsync(handle.fileno())
+            return results
+
+    _engine = _RecordingEngine()
     _engine.faults.append([_sys.argv[2], _sys.argv[3], 1])
     _server, _port = serve(_engine, _sys.argv[1])
     print('listening on 127.0.0.1:%d' % _port, flush=True)
