@@ -1,0 +1,193 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mssql.hadr contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: certificate
+short_description: Endpoint certificates - generated in SQL Server, a partner's public certificate, or from PKCS#12
+version_added: 0.1.0
+description:
+  - Creates, imports, replaces or drops a certificate (in master by default), from exactly one source
+    (O(subject), O(public_certificate) or O(pkcs12)).
+  - Returns the public certificate as PEM and base64 DER, so a play can read one instance's certificate and
+    import it on every partner over SQL; no file, share or private key leaves the instance.
+  - An imported certificate is the same when its thumbprint (SHA-1 of the DER, as C(sys.certificates) shows it)
+    is the same; a generated one when a certificate with a private key exists under the name. A different
+    certificate under the name fails unless O(replace=true).
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff leaves out C(pem) and C(der_base64); private keys and passwords never appear.
+  platform:
+    platforms: posix
+requirements:
+  - cryptography (on the host that runs the module)
+options:
+  name:
+    description: Certificate name.
+    type: str
+    required: true
+  state:
+    description: V(present) creates or imports it; V(absent) drops it, refused while anything uses it.
+    type: str
+    choices: [present, absent]
+    default: present
+  database:
+    description: Database of the certificate. Endpoint certificates live in master.
+    type: str
+    default: master
+  owner:
+    description:
+      - Database user that owns the certificate (C(AUTHORIZATION)). A partner's certificate is owned by the user of
+        the partner's login. A different owner on an existing certificate is changed with C(ALTER AUTHORIZATION).
+    type: str
+  subject:
+    description:
+      - Generate the certificate inside SQL Server with this subject; its private key is protected by the master key
+        (run M(mssql.hadr.master_key) first). This instance's own endpoint certificate.
+      - At most 128 characters (64 on SQL Server on Linux).
+    type: str
+  start_date:
+    description: With O(subject), the start of validity (UTC, C(YYYY-MM-DD) or C(YYYY-MM-DDTHH:MM:SS)). Default now.
+    type: str
+  expiry_date:
+    description: With O(subject), the end of validity (UTC). Default one year after the start.
+    type: str
+  valid_days:
+    description: With O(subject), validity in days from the start, instead of O(expiry_date).
+    type: int
+  public_certificate:
+    description:
+      - A partner's public certificate, as PEM or base64 DER (as this module returns it in C(pem) or C(der_base64)).
+        Imported C(FROM BINARY) without a private key, after being parsed and validated.
+    type: str
+  pkcs12:
+    description:
+      - A certificate with its RSA private key (enterprise PKI), as base64 PKCS#12 content or the path of a
+        C(.pfx)/C(.p12) file on the host that runs the module. The key is converted to PVK, sent encrypted under a
+        random one-time password, and then protected by the master key.
+    type: str
+  pkcs12_password:
+    description: Password of O(pkcs12).
+    type: str
+  replace:
+    description:
+      - Drop and recreate the certificate when a different one has the name. Refused while an endpoint, a login or
+        a user uses it, naming who.
+    type: bool
+    default: false
+  warn_days:
+    description: Warn when the certificate expires within this many days, or has expired.
+    type: int
+    default: 30
+  reconfigure_in_use:
+    description:
+      - Allow dropping or replacing a certificate that lets a partner in while the mirroring endpoint is in use.
+    type: bool
+    default: false
+seealso:
+  - module: mssql.hadr.master_key
+  - module: mssql.hadr.partner_trust
+  - module: mssql.hadr.endpoint
+author:
+  - mssql.hadr developers
+'''
+
+EXAMPLES = r'''
+- name: This instance's endpoint certificate, generated in SQL Server
+  mssql.hadr.certificate:
+    name: sql1_endpoint_cert
+    subject: "sql1 mirroring endpoint"
+    valid_days: 730
+  register: own_cert
+
+- name: Import it on a partner, owned by the user of that partner's login
+  mssql.hadr.certificate:
+    login_host: sql2.example.com
+    name: sql1_cert
+    owner: sql1_user
+    public_certificate: "{{ own_cert.certificate.pem }}"
+
+- name: An enterprise PKI certificate with its private key
+  mssql.hadr.certificate:
+    name: sql1_pki_cert
+    pkcs12: /etc/pki/sql1-endpoint.pfx
+    pkcs12_password: "{{ pfx_password }}"
+'''
+
+RETURN = r'''
+certificate:
+  description: The certificate after the run (predicted in check mode); null when absent.
+  returned: always
+  type: dict
+  contains:
+    name: {description: Name., type: str}
+    thumbprint: {description: SHA-1 of the DER as lowercase hex without 0x (null for a generated one in check mode)., type: str}
+    subject: {description: Subject as SQL Server shows it., type: str}
+    issuer: {description: Issuer as SQL Server shows it., type: str}
+    serial: {description: Serial number as SQL Server shows it., type: str}
+    start_date: {description: Start of validity, ISO 8601 UTC., type: str}
+    expiry_date: {description: End of validity, ISO 8601 UTC., type: str}
+    days_to_expiry: {description: Whole days until expiry (negative once expired)., type: int}
+    has_private_key: {description: Whether SQL Server holds the private key., type: bool}
+    private_key_encryption: {description: "none, master_key, password or service_master_key.", type: str}
+    key_length: {description: RSA key length in bits., type: int}
+    owner: {description: Owning database user., type: str}
+    pem: {description: The public certificate as PEM., type: str}
+    der_base64: {description: The public certificate as base64 DER., type: str}
+action:
+  description: "What was done: none, create, replace, add_private_key, owner or drop."
+  returned: always
+  type: str
+queries:
+  description: Statements run (or that would run), private key bytes and passwords replaced by C(********).
+  returned: always
+  type: list
+  elements: str
+  sample: ["CREATE CERTIFICATE [sql1_cert] AUTHORIZATION [sql1_user] FROM BINARY = 0x3082..."]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mssql.hadr.plugins.module_utils._certificates import run_certificate
+from ansible_collections.mssql.hadr.plugins.module_utils._change import run_module
+from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
+
+
+def main():
+    argument_spec = mssql_argument_spec()
+    argument_spec.update(
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        database=dict(type='str', default='master'),
+        owner=dict(type='str'),
+        subject=dict(type='str'),
+        start_date=dict(type='str'),
+        expiry_date=dict(type='str'),
+        valid_days=dict(type='int'),
+        public_certificate=dict(type='str'),
+        pkcs12=dict(type='str', no_log=True),
+        pkcs12_password=dict(type='str', no_log=True),
+        replace=dict(type='bool', default=False),
+        warn_days=dict(type='int', default=30),
+        reconfigure_in_use=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('subject', 'public_certificate', 'pkcs12'),
+                                               ('expiry_date', 'valid_days')],
+                           required_by={'pkcs12_password': 'pkcs12', 'start_date': 'subject',
+                                        'expiry_date': 'subject', 'valid_days': 'subject'})
+    run_module(module, lambda conn, changes: run_certificate(module, conn, changes))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) mssql.hadr contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: login
+short_description: SQL Server logins (SQL, Windows or certificate-mapped) for database mirroring partners
+version_added: 0.1.0
+description:
+  - Creates, changes or drops a server login. SQL Server's own rules are checked before any statement runs.
+  - Mirroring partners authenticate with a Windows login (Windows topology) or with a login whose user owns the
+    partner's certificate (certificate topology); M(mssql.hadr.partner_trust) manages all partners of a replica at once.
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The password is never shown; when it changes, the diff shows C(password) as C(********).
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Login name. Windows logins are C(DOMAIN\\name).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or changes the login; V(absent) drops it.
+    type: str
+    choices: [present, absent]
+    default: present
+  type:
+    description:
+      - V(sql) logs in with a password; V(windows) is a Windows account; V(certificate) maps the login to a
+        certificate in master.
+      - Default V(windows) when O(name) contains a backslash, else V(sql).
+      - The type of an existing login cannot change; drop it first.
+    type: str
+    choices: [sql, windows, certificate]
+  password:
+    description:
+      - Password of a V(sql) login; required to create one. At most 128 characters.
+    type: str
+  update_password:
+    description:
+      - V(on_create) sets the password only when the login is created.
+      - V(always) also changes it on an existing login when it differs; the module compares with
+        C(PWDCOMPARE), so a second run changes nothing.
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  check_policy:
+    description:
+      - Enforce the Windows password policy (V(sql) logins only). Default V(true) for SQL logins.
+    type: bool
+  check_expiration:
+    description:
+      - Enforce password expiration (V(sql) logins only; needs O(check_policy)). Default V(false) for SQL logins.
+    type: bool
+  sid:
+    description:
+      - SID of a V(sql) login as hex (C(0x) and 32 hex digits), so it is the same on every replica.
+      - The SID of an existing login cannot change.
+    type: str
+  default_database:
+    description:
+      - Default database (not for V(certificate) logins).
+    type: str
+    default: master
+  enabled:
+    description:
+      - Whether the login is enabled.
+    type: bool
+    default: true
+  certificate:
+    description:
+      - Certificate in master the login maps to (V(certificate) logins only).
+    type: str
+  reconfigure_in_use:
+    description:
+      - Allow dropping a login that holds CONNECT on the mirroring endpoint while the endpoint is in use
+        (an availability group replica or a mirroring session), which cuts that partner off.
+    type: bool
+    default: false
+seealso:
+  - module: mssql.hadr.user
+  - module: mssql.hadr.partner_trust
+  - module: mssql.hadr.endpoint_permission
+author:
+  - mssql.hadr developers
+'''
+
+EXAMPLES = r'''
+- name: A SQL login with the same SID on every replica
+  mssql.hadr.login:
+    login_host: sql1.example.com
+    login_user: sa
+    login_password: "{{ sa_password }}"
+    name: hadr_partner_b
+    password: "{{ partner_b_login_password }}"
+    sid: "0x5A1D2E3F4B5C6D7E8F90A1B2C3D4E5F6"
+
+- name: Keep the password in step with the vault (changes only when it differs)
+  mssql.hadr.login:
+    name: app_monitor
+    password: "{{ monitor_password }}"
+    update_password: always
+    check_expiration: false
+
+- name: The service account of a partner instance (Windows topology)
+  mssql.hadr.login:
+    name: CONTOSO\sqlsvc-b
+
+- name: A login mapped to a partner's certificate
+  mssql.hadr.login:
+    name: partner_b_cert_login
+    type: certificate
+    certificate: partner_b_cert
+
+- name: Remove a login
+  mssql.hadr.login:
+    name: old_partner
+    state: absent
+'''
+
+RETURN = r'''
+login:
+  description: The login after the run (predicted in check mode); null when absent.
+  returned: always
+  type: dict
+  contains:
+    name: {description: Login name., type: str}
+    type: {description: "sql, windows, windows_group, certificate or asymmetric_key.", type: str}
+    sid: {description: SID as 0x hex (null for a login not yet created with a server-chosen SID)., type: str}
+    default_database: {description: Default database., type: str}
+    enabled: {description: Whether the login is enabled., type: bool}
+    check_policy: {description: Password policy (sql logins; null otherwise)., type: bool}
+    check_expiration: {description: Password expiration (sql logins; null otherwise)., type: bool}
+    certificate: {description: Mapped certificate (certificate logins; null otherwise)., type: str}
+  sample: {name: hadr_partner_b, type: sql, sid: "0x5A1D2E3F4B5C6D7E8F90A1B2C3D4E5F6", default_database: master,
+           enabled: true, check_policy: true, check_expiration: false, certificate: null}
+password_changed:
+  description: Whether the password was set (creation or update_password=always with a different password).
+  returned: always
+  type: bool
+queries:
+  description: Statements run (or that would run in check mode), passwords replaced by C(********).
+  returned: always
+  type: list
+  elements: str
+  sample: ["CREATE LOGIN [hadr_partner_b] WITH PASSWORD = N'********', DEFAULT_DATABASE = [master], CHECK_POLICY = ON, CHECK_EXPIRATION = OFF"]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mssql.hadr.plugins.module_utils._change import run_module
+from ansible_collections.mssql.hadr.plugins.module_utils._principals import run_login
+from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
+
+
+def main():
+    argument_spec = mssql_argument_spec()
+    argument_spec.update(
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        type=dict(type='str', choices=['sql', 'windows', 'certificate']),
+        password=dict(type='str', no_log=True),
+        update_password=dict(type='str', default='on_create', choices=['on_create', 'always'], no_log=False),
+        check_policy=dict(type='bool'),
+        check_expiration=dict(type='bool'),
+        sid=dict(type='str'),
+        default_database=dict(type='str', default='master'),
+        enabled=dict(type='bool', default=True),
+        certificate=dict(type='str'),
+        reconfigure_in_use=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, lambda conn, changes: run_login(module, conn, changes))
+
+
+if __name__ == '__main__':
+    main()
