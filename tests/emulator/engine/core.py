@@ -1,0 +1,453 @@
+"""The Engine: sessions, batches, the catalog connection, and the functions SELECT calls back into."""
+import contextlib
+import datetime
+import hashlib
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+
+from . import catalog
+from .errors import SqlError, err
+from .lexer import tokenize
+from .tokens import Stream
+from . import functions
+from . import types as T
+
+PRODUCT_VERSION = '16.0.4135.4'   # SQL Server 2022 CU15 [U: any 2022 build would do]
+PRODUCT_LEVEL = 'RTM'
+PRODUCT_UPDATE_LEVEL = 'CU15'
+EDITION = 'Developer Edition (64-bit)'
+
+
+@dataclass
+class Column:
+    name: str
+    sqltype: str
+    nullable: bool = True
+
+
+@dataclass
+class StatementResult:
+    columns: list = None
+    rows: list = field(default_factory=list)
+    rowcount: int = None
+    infos: list = field(default_factory=list)
+    error: SqlError = None
+
+
+@dataclass
+class Param:
+    name: str
+    value: object
+    sqltype: str = 'nvarchar(4000)'
+
+
+class Session:
+    """One client connection. The wire reads spid, database, login_name, in_transaction,
+    transaction_descriptor."""
+
+    def __init__(self, spid, login_name, principal_id, database, app):
+        self.spid = spid
+        self.login_name = login_name
+        self.principal_id = principal_id
+        self.database = database
+        self.app = app
+        self.trancount = 0
+        self.transaction_descriptor = bytes(8)
+        self.options = {}
+        self.last_rowcount = 0
+        self.last_error = 0
+
+    @property
+    def in_transaction(self):
+        return self.trancount > 0
+
+
+class ExecContext:
+    def __init__(self, engine, session, params):
+        self.engine = engine
+        self.session = session
+        self.params = params
+        self.database = session.database
+
+
+def hash_password(password, salt=None):
+    """SQL Server 2012+ password hash: 0x0200 + 4-byte salt + SHA-512(UTF-16LE(password) + salt)."""
+    salt = os.urandom(4) if salt is None else salt
+    return b'\x02\x00' + salt + hashlib.sha512(password.encode('utf-16-le') + salt).digest()
+
+
+def check_password(password, stored):
+    if stored is None or password is None or len(stored) != 70 or stored[:2] != b'\x02\x00':
+        return False
+    return hash_password(password, stored[2:6]) == bytes(stored)
+
+
+class Engine:
+    def __init__(self, data_dir, *, server_name, platform='windows', sa_password, service_account,
+                 windows_accounts=(), host='127.0.0.1'):
+        if platform not in ('windows', 'linux'):
+            raise ValueError('platform must be windows or linux')
+        self.data_dir = data_dir
+        self.server_name = server_name
+        self.platform = platform
+        self.host = host
+        self.service_account = service_account
+        self.windows_accounts = list(windows_accounts or ())
+        self.instance_name = server_name.split('\\', 1)[1] if '\\' in server_name else None
+        self.machine_name = server_name.split('\\', 1)[0]
+        self.service_name = self.instance_name or 'MSSQLSERVER'
+        self.lock = threading.RLock()
+        self.sessions = {}
+        self._next_spid = 51
+        self.current = None
+        self.pending_error = None
+        self.opened_master_keys = set()
+        self.db = catalog.open_db(data_dir)
+        functions.register(self.db, self)
+        with self.lock:
+            self.db.execute('BEGIN IMMEDIATE')
+            try:
+                catalog.create_schema_tx(self.db)
+                self.db.execute('COMMIT')
+            except Exception:
+                self.db.execute('ROLLBACK')
+                raise
+            if not self.db.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone():
+                catalog.seed(self.db, hash_password(sa_password))
+            self._write_meta(sa_password)
+        from .listeners import Listeners
+        self.listeners = Listeners(self)
+        self.listeners.sync()
+
+    # --- setup -------------------------------------------------------------------------------------
+    def _write_meta(self, sa_password):
+        linux = self.platform == 'linux'
+        values = {
+            'host_platform': 'Linux' if linux else 'Windows',
+            'host_distribution': 'Ubuntu' if linux else 'Windows Server 2022 Datacenter',
+            'host_release': '22.04' if linux else '10.0',
+            'host_sku': None if linux else 8,
+            'service_name': 'SQL Server (%s)' % self.service_name,
+            'service_account': self.service_account,
+            'service_file': '"/opt/mssql/bin/sqlservr"' if linux else
+                            '"C:\\Program Files\\Microsoft SQL Server\\MSSQL16.%s\\MSSQL\\Binn\\sqlservr.exe" -s%s'
+                            % (self.service_name, self.service_name),
+            'process_id': os.getpid(),
+            'startup_time': catalog.now_text(),
+        }
+        with self.write() as db:
+            for key, value in values.items():
+                db.execute('INSERT OR REPLACE INTO meta VALUES (?, ?)', (key, value))
+            # --sa-password is the instance's sa password at every start (test control, not T-SQL)
+            if sa_password is not None:
+                row = db.execute('SELECT password_hash FROM server_principals WHERE principal_id = 1').fetchone()
+                if not check_password(sa_password, row[0]):
+                    db.execute('UPDATE server_principals SET password_hash = ? WHERE principal_id = 1',
+                               (hash_password(sa_password),))
+
+    @contextlib.contextmanager
+    def write(self):
+        """One atomic, durable change of the catalog (BEGIN IMMEDIATE ... COMMIT with synchronous=FULL)."""
+        with self.lock:
+            self.db.execute('BEGIN IMMEDIATE')
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute('ROLLBACK')
+                raise
+            self.db.execute('COMMIT')
+
+    def query(self, sql, args=()):
+        return self.db.execute(sql, args).fetchall()
+
+    def one(self, sql, args=()):
+        return self.db.execute(sql, args).fetchone()
+
+    def close(self):
+        with self.lock:
+            self.listeners.stop_all()
+            self.db.close()
+
+    # --- sessions ----------------------------------------------------------------------------------
+    def login(self, user, password, database, app):
+        with self.lock:
+            row = self.one('SELECT principal_id, name, type, is_disabled, password_hash, default_database_name, '
+                           'must_change FROM server_principals WHERE name = ?', (user,))
+            if row is None or row[2] != 'S' or not check_password(password, row[4]):
+                raise err(18456, user)
+            pid, name, _, disabled, _, default_db, must_change = row
+            if disabled or self._denied_connect_sql(pid):
+                raise err(18456, user)
+            if must_change:
+                raise SqlError(18488, "Login failed for user '%s'. Reason: The password of the account must be "
+                               "changed." % user, 14)
+            if database:
+                db_row = self.one('SELECT name FROM databases WHERE name = ?', (database,))
+                if db_row is None:
+                    raise SqlError(4060, 'Cannot open database "%s" requested by the login. The login failed.'
+                                   % database, 11)
+            else:
+                db_row = self.one('SELECT name FROM databases WHERE name = ?', (default_db or 'master',))
+                if db_row is None:
+                    raise SqlError(4064, 'Cannot open user default database. Login failed.', 11)
+            spid = self._next_spid
+            self._next_spid += 1
+            session = Session(spid, name, pid, db_row[0], app)
+            self.sessions[spid] = session
+            return session
+
+    def _denied_connect_sql(self, pid):
+        return self.one("SELECT 1 FROM server_permissions WHERE class = 100 AND type = 'COSQ' AND state = 'D' "
+                        "AND grantee_principal_id = ?", (pid,)) is not None
+
+    def logout(self, session):
+        with self.lock:
+            self.sessions.pop(session.spid, None)
+
+    def logged_in(self, principal_id):
+        return any(s.principal_id == principal_id for s in self.sessions.values())
+
+    # --- transactions (TM requests and T-SQL) ------------------------------------------------------
+    def begin_transaction(self, session):
+        with self.lock:
+            if session.trancount == 0:
+                session.transaction_descriptor = os.urandom(8)
+            session.trancount += 1
+
+    def commit_transaction(self, session):
+        with self.lock:
+            if session.trancount == 0:
+                raise err(3902)
+            session.trancount -= 1
+            if session.trancount == 0:
+                session.transaction_descriptor = bytes(8)
+
+    def rollback_transaction(self, session):
+        with self.lock:
+            if session.trancount == 0:
+                raise err(3903)
+            session.trancount = 0
+            session.transaction_descriptor = bytes(8)
+
+    # --- batches -----------------------------------------------------------------------------------
+    def run_batch(self, session, sql, params=None):
+        from .statements import parse_batch
+        with self.lock:
+            try:
+                statements = parse_batch(Stream(tokenize(sql)))
+            except SqlError as exc:
+                session.last_error = exc.number
+                return [StatementResult(error=exc)]
+            results = []
+            xc = ExecContext(self, session, {p.name.lower(): p for p in (params or [])})
+            for stmt in statements:
+                xc.database = session.database
+                result = self._run_statement(xc, stmt)
+                results.append(result)
+                if result.error is not None:
+                    session.last_error = result.error.number
+                    if result.error.aborts_batch or session.options.get('XACT_ABORT'):
+                        if session.options.get('XACT_ABORT') and session.trancount:
+                            session.trancount = 0
+                            session.transaction_descriptor = bytes(8)
+                        break
+                else:
+                    session.last_error = 0
+            return results
+
+    def run_rpc(self, session, sql, params):
+        return self.run_batch(session, sql, params)
+
+    def _run_statement(self, xc, stmt):
+        self.current = xc
+        self.pending_error = None
+        try:
+            result = stmt.run(xc)
+        except SqlError as exc:
+            result = StatementResult(error=exc)
+        except Exception as exc:   # an SqlError raised inside a SQLite function arrives wrapped
+            if self.pending_error is not None:
+                result = StatementResult(error=self.pending_error)
+            else:
+                raise
+        finally:
+            self.current = None
+            self.pending_error = None
+        if result.error is None and result.rowcount is not None:
+            xc.session.last_rowcount = result.rowcount
+        return result
+
+    def take_fault(self, sql):
+        """The first fault whose regex matches this request (consumes one of its --times)."""
+        with self.lock:
+            rows = self.query('SELECT id, match, action, remaining FROM faults ORDER BY id')
+            for fid, pattern, action, remaining in rows:
+                if re.search(pattern, sql or '', re.S):
+                    with self.write() as db:
+                        if remaining is not None:
+                            if remaining <= 1:
+                                db.execute('DELETE FROM faults WHERE id = ?', (fid,))
+                            else:
+                                db.execute('UPDATE faults SET remaining = remaining - 1 WHERE id = ?', (fid,))
+                    return action
+            return None
+
+    # --- helpers used by statements and functions --------------------------------------------------
+    def database_exists(self, name):
+        return self.one('SELECT 1 FROM databases WHERE name = ?', (name,)) is not None
+
+    def is_sysadmin(self, principal_id):
+        if principal_id == 1:
+            return True
+        return self.one('SELECT 1 FROM server_role_members WHERE role_principal_id = 3 AND member_principal_id = ?',
+                        (principal_id,)) is not None
+
+    def server_principal(self, name):
+        return self.one('SELECT principal_id, name, type, sid FROM server_principals WHERE name = ?', (name,))
+
+    def user_name(self, session, database=None):
+        database = database or session.database
+        if self.is_sysadmin(session.principal_id):
+            return 'dbo'
+        sid = self.one('SELECT sid FROM server_principals WHERE principal_id = ?', (session.principal_id,))[0]
+        row = self.one('SELECT name FROM database_principals WHERE db = ? AND sid = ?', (database, sid))
+        return row[0] if row else 'guest'
+
+    def version_string(self):
+        host = 'Linux (Ubuntu 22.04.4 LTS) <X64>' if self.platform == 'linux' else \
+            'Windows Server 2022 Datacenter 10.0 <X64> (Build 20348: ) (Hypervisor)'
+        return ('Microsoft SQL Server 2022 (RTM-CU15) (KB5041321) - %s (X64) \n\tJul 10 2024 14:09:09 \n\t'
+                'Copyright (C) 2022 Microsoft Corporation\n\t%s on %s\n' % (PRODUCT_VERSION, EDITION, host))
+
+    # --- SQL functions that need the session (see functions.register) ------------------------------
+    def _session(self):
+        return self.current.session
+
+    def fn_serverproperty(self, name):
+        if name is None:
+            return None
+        values = {
+            'machinename': self.machine_name, 'servername': self.server_name,
+            'instancename': self.instance_name, 'productversion': PRODUCT_VERSION,
+            'productmajorversion': '16', 'productminorversion': '0', 'productlevel': PRODUCT_LEVEL,
+            'productupdatelevel': PRODUCT_UPDATE_LEVEL, 'edition': EDITION, 'engineedition': 3,
+            'ishadrenabled': 1, 'hadrmanagerstatus': 1, 'isclustered': 0, 'isintegratedsecurityonly': 0,
+            'collation': 'SQL_Latin1_General_CP1_CI_AS', 'computernamephysicalnetbios': self.machine_name,
+            'issingleuser': 0, 'isfulltextinstalled': 0, 'processid': os.getpid(),
+            'buildclrversion': 'v4.0.30319', 'editionid': -2117995310,
+        }
+        return values.get(str(name).lower())   # unknown property: NULL, as SQL Server does
+
+    def fn_suser_sname(self, sid=None):
+        if sid is None:
+            return self._session().login_name
+        row = self.one('SELECT name FROM server_principals WHERE sid = ?', (bytes(sid),))
+        return row[0] if row else None
+
+    def fn_suser_name(self, pid=None):
+        if pid is None:
+            return self._session().login_name
+        row = self.one('SELECT name FROM server_principals WHERE principal_id = ?', (pid,))
+        return row[0] if row else None
+
+    def fn_suser_id(self, name=None):
+        if name is None:
+            return self._session().principal_id
+        row = self.one('SELECT principal_id FROM server_principals WHERE name = ?', (name,))
+        return row[0] if row else None
+
+    def fn_suser_sid(self, name=None):
+        name = self._session().login_name if name is None else name
+        row = self.one('SELECT sid FROM server_principals WHERE name = ?', (name,))
+        return row[0] if row else None
+
+    def fn_user_name(self, pid=None):
+        if pid is None:
+            return self.user_name(self._session())
+        row = self.one('SELECT name FROM database_principals WHERE db = ? AND principal_id = ?',
+                       (self.current.database, pid))
+        return row[0] if row else None
+
+    def fn_user_id(self, name=None):
+        name = self.user_name(self._session()) if name is None else name
+        row = self.one('SELECT principal_id FROM database_principals WHERE db = ? AND name = ?',
+                       (self.current.database, name))
+        return row[0] if row else None
+
+    def fn_db_name(self, dbid=None):
+        if dbid is None:
+            return self.current.database
+        row = self.one('SELECT name FROM databases WHERE database_id = ?', (dbid,))
+        return row[0] if row else None
+
+    def fn_db_id(self, name=None):
+        name = self.current.database if name is None else name
+        row = self.one('SELECT database_id FROM databases WHERE name = ?', (name,))
+        return row[0] if row else None
+
+    def fn_is_srvrolemember(self, role, login=None):
+        """[U] reports actual membership (sa is a member of sysadmin); public is always 1."""
+        role_row = self.one("SELECT principal_id FROM server_principals WHERE name = ? AND type = 'R'", (role,))
+        if role_row is None:
+            return None
+        if login is None:
+            pid = self._session().principal_id
+        else:
+            row = self.server_principal(login)
+            if row is None:
+                return None
+            pid = row[0]
+        if role_row[0] == 2:
+            return 1
+        if role_row[0] == 3:
+            return 1 if self.is_sysadmin(pid) else 0
+        return 1 if self.one('SELECT 1 FROM server_role_members WHERE role_principal_id = ? AND '
+                             'member_principal_id = ?', (role_row[0], pid)) else 0
+
+    def fn_has_perms_by_name(self, securable, securable_class, permission, sub=None, sub_class=None):
+        from .permissions import has_perms_by_name
+        return has_perms_by_name(self, self._session(), securable, securable_class, permission)
+
+    def fn_pwdcompare(self, clear, stored, version=None):
+        if clear is None or stored is None:
+            return None
+        return 1 if check_password(clear, bytes(stored)) else 0
+
+    def fn_loginproperty(self, login, prop):
+        row = self.one('SELECT principal_id, type, is_disabled, password_hash, modify_date, must_change, '
+                       'default_database_name, default_language_name, is_expiration_checked, is_policy_checked '
+                       'FROM server_principals WHERE name = ?', (login,))
+        if row is None or row[1] != 'S' or prop is None:
+            return None
+        values = {
+            'badpasswordcount': 0, 'badpasswordtime': T.VARIANT_DATETIME + '1900-01-01 00:00:00.000',
+            'daysuntilexpiration': None, 'defaultdatabase': row[6], 'defaultlanguage': row[7],
+            'historylength': 0, 'isexpired': 0, 'islocked': 0, 'ismustchange': row[5],
+            'lockouttime': T.VARIANT_DATETIME + '1900-01-01 00:00:00.000', 'passwordhash': row[3],
+            'passwordlastsettime': T.VARIANT_DATETIME + row[4],
+            'passwordhashalgorithm': 2,
+        }
+        return values.get(str(prop).lower())
+
+    def fn_certencoded(self, cert_id):
+        row = self.one('SELECT der FROM certificates WHERE db = ? AND certificate_id = ?',
+                       (self.current.database, cert_id))
+        return row[0] if row else None
+
+    def fn_cert_id(self, name):
+        row = self.one('SELECT certificate_id FROM certificates WHERE db = ? AND name = ?',
+                       (self.current.database, name))
+        return row[0] if row else None
+
+    def fn_certproperty(self, cert_id, prop):
+        row = self.one('SELECT expiry_date, start_date, issuer_name, cert_serial_number, subject, sid, string_sid '
+                       'FROM certificates WHERE db = ? AND certificate_id = ?', (self.current.database, cert_id))
+        if row is None or prop is None:
+            return None
+        key = str(prop).lower()
+        values = {'expiry_date': T.VARIANT_DATETIME + row[0], 'start_date': T.VARIANT_DATETIME + row[1],
+                  'issuer_name': row[2], 'cert_serial_number': row[3], 'subject': row[4], 'sid': row[5],
+                  'string_sid': row[6]}
+        return values.get(key)

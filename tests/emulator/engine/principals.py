@@ -1,0 +1,737 @@
+"""Logins, users, server roles, GRANT/REVOKE/DENY and ALTER AUTHORIZATION (tsql.md section 3)."""
+import hashlib
+import os
+import struct
+
+from . import catalog
+from .core import StatementResult, hash_password
+from .errors import SqlError, err, cannot, not_implemented, no_permission
+from .statements import Stmt, require_sysadmin
+from .tokens import check_sysname
+
+LANGUAGES = ('us_english', 'english', 'british')
+
+
+def _not_in_transaction(xc, what):
+    if xc.session.in_transaction:
+        # SQL Server allows this inside a user transaction; the emulator does not model its rollback.
+        raise not_implemented('%s inside a user transaction' % what)
+
+
+def _can_manage_logins(xc):
+    engine = xc.engine
+    pid = xc.session.principal_id
+    return engine.is_sysadmin(pid) or engine.one(
+        'SELECT 1 FROM server_role_members WHERE role_principal_id = 4 AND member_principal_id = ?', (pid,)) \
+        is not None or engine.one("SELECT 1 FROM server_permissions WHERE class = 100 AND type IN ('ALLG', 'CL') "
+                                  "AND state IN ('G', 'W') AND grantee_principal_id = ?", (pid,)) is not None
+
+
+def check_password_policy(password, login_name):
+    """Windows-style policy under CHECK_POLICY = ON [U: minimum length 8 as SQL Server on Linux enforces;
+    complexity = three of four character classes and not containing the login name]."""
+    if len(password) < 8:
+        raise err(15116)
+    if len(password) > 128:
+        raise err(15117)
+    classes = sum([any(c.isupper() for c in password), any(c.islower() for c in password),
+                   any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
+    if classes < 3 or (login_name and login_name.lower() in password.lower()):
+        raise err(15118)
+
+
+def windows_sid(name):
+    """A stable Windows SID for an account name (the emulated domain's accounts)."""
+    upper = name.upper()
+    fixed = {'NT AUTHORITY\\SYSTEM': (5, [18]), 'NT AUTHORITY\\LOCAL SERVICE': (5, [19]),
+             'NT AUTHORITY\\NETWORK SERVICE': (5, [20]), 'BUILTIN\\ADMINISTRATORS': (5, [32, 544])}
+    if upper in fixed:
+        authority, subs = fixed[upper]
+    elif upper.startswith('NT SERVICE\\'):
+        digest = hashlib.sha1(upper.split('\\', 1)[1].encode('utf-16-le')).digest()
+        authority, subs = 5, [80] + list(struct.unpack('<5I', digest))
+    else:
+        domain, _, account = upper.partition('\\')
+        d = hashlib.sha1(domain.encode()).digest()
+        rid = 1000 + int.from_bytes(hashlib.sha1(upper.encode()).digest()[:3], 'little')
+        authority, subs = 5, [21] + list(struct.unpack('<3I', d[:12])) + [rid]
+    return bytes([1, len(subs)]) + authority.to_bytes(6, 'big') + b''.join(struct.pack('<I', s) for s in subs)
+
+
+def resolve_windows_account(xc, name):
+    """The instance can resolve --windows-account entries, its service account and built-in accounts."""
+    if '\\' not in name or name.startswith('\\') or name.endswith('\\'):
+        raise err(15407, name)
+    if xc.engine.platform == 'linux':
+        # [U] SQL Server on Linux without Active Directory integration cannot resolve Windows accounts.
+        raise err(15401, name)
+    known = list(xc.engine.windows_accounts) + [xc.engine.service_account or '']
+    known += ['NT AUTHORITY\\SYSTEM', 'NT AUTHORITY\\NETWORK SERVICE', 'NT AUTHORITY\\LOCAL SERVICE',
+              'BUILTIN\\Administrators', 'NT SERVICE\\MSSQLSERVER', 'NT SERVICE\\SQLSERVERAGENT',
+              'NT SERVICE\\SQLWriter', 'NT SERVICE\\Winmgmt']
+    for account in known:
+        if account and account.lower() == name.lower():
+            return account, ('G' if account.upper().startswith('BUILTIN\\') else 'U')
+    raise err(15401, name)
+
+
+def _new_principal_id(db):
+    top = db.execute('SELECT max(principal_id) FROM server_principals').fetchone()[0] or 0
+    return max(top + 1, catalog.FIRST_USER_PRINCIPAL_ID)
+
+
+# --- CREATE / ALTER / DROP LOGIN, CREATE / DROP USER ---------------------------------------------------
+def parse(st):
+    verb = st.next().value.upper()
+    what = st.expect('LOGIN', 'USER')
+    if what == 'USER':
+        if verb == 'CREATE':
+            return _parse_create_user(st)
+        if verb == 'DROP':
+            if_exists = False
+            if st.at('IF') and st.peek().kind == 'id' and st.peek().value.upper() == 'EXISTS':
+                st.next()
+                st.next()
+                if_exists = True
+            return DropUser(check_sysname(st.name()), if_exists)
+        raise not_implemented('ALTER USER')
+    name = check_sysname(st.name())
+    if verb == 'CREATE':
+        return _parse_create_login(st, name)
+    if verb == 'DROP':
+        return DropLogin(name)
+    return _parse_alter_login(st, name)
+
+
+def _parse_password_value(st):
+    """'pw' | 0xhash HASHED -> (password or None, hash or None)"""
+    if st.tok.kind == 'bin':
+        value = st.binary()
+        st.expect('HASHED')
+        return None, value
+    return st.string(), None
+
+
+def _parse_create_login(st, name):
+    opts = {}
+    if st.accept('FROM'):
+        source = st.expect('WINDOWS', 'CERTIFICATE', 'ASYMMETRIC', 'EXTERNAL')
+        if source == 'WINDOWS':
+            if st.accept('WITH'):
+                _parse_options(st, opts, ('DEFAULT_DATABASE', 'DEFAULT_LANGUAGE'))
+            return CreateLogin(name, 'U', opts)
+        if source == 'CERTIFICATE':
+            opts['CERTIFICATE'] = st.name()
+            return CreateLogin(name, 'C', opts)
+        raise not_implemented('CREATE LOGIN FROM %s' % source)
+    st.expect('WITH')
+    st.expect('PASSWORD')
+    st.expect_op('=')
+    opts['PASSWORD'], opts['HASH'] = _parse_password_value(st)
+    if st.accept('MUST_CHANGE'):
+        opts['MUST_CHANGE'] = True
+    if st.accept_op(','):
+        _parse_options(st, opts, ('SID', 'DEFAULT_DATABASE', 'DEFAULT_LANGUAGE', 'CHECK_EXPIRATION',
+                                  'CHECK_POLICY', 'CREDENTIAL'))
+    return CreateLogin(name, 'S', opts)
+
+
+def _parse_options(st, opts, allowed):
+    while True:
+        tok = st.tok
+        option = st.expect(*allowed)
+        if option in opts:
+            raise st.error(tok)
+        if option == 'NO':
+            st.expect('CREDENTIAL')
+            opts['NO CREDENTIAL'] = True
+        else:
+            st.expect_op('=')
+            if option == 'SID':
+                opts[option] = st.binary()
+            elif option in ('CHECK_EXPIRATION', 'CHECK_POLICY'):
+                opts[option] = st.on_off()
+            elif option == 'PASSWORD':
+                opts['PASSWORD'], opts['HASH'] = _parse_password_value(st)
+                while st.at('OLD_PASSWORD', 'MUST_CHANGE', 'UNLOCK'):
+                    extra = st.next().value.upper()
+                    if extra in opts:
+                        raise st.error(st.tokens[st.i - 1])
+                    if extra == 'OLD_PASSWORD':
+                        st.expect_op('=')
+                        opts[extra] = st.string()
+                    else:
+                        opts[extra] = True
+            else:
+                opts[option] = st.name()
+        if not st.accept_op(','):
+            return
+
+
+class CreateLogin(Stmt):
+    name = 'CREATE LOGIN'
+    ddl = True
+
+    def __init__(self, login, kind, opts):
+        self.login, self.kind, self.opts = login, kind, opts
+
+    def run(self, xc):
+        engine, opts = xc.engine, self.opts
+        _not_in_transaction(xc, 'CREATE LOGIN')
+        if not _can_manage_logins(xc):
+            raise no_permission()
+        if 'CREDENTIAL' in opts:
+            raise not_implemented('CREATE LOGIN ... CREDENTIAL')
+        name = self.login
+        sid = None
+        cert_id = None
+        if self.kind == 'U':
+            name, self.kind = resolve_windows_account(xc, self.login)
+            sid = windows_sid(name)
+        elif self.kind == 'C':
+            row = engine.one("SELECT certificate_id, sid FROM certificates WHERE db = 'master' AND name = ?",
+                             (opts['CERTIFICATE'],))
+            if row is None:
+                raise cannot('find', 'certificate', opts['CERTIFICATE'])
+            cert_id, sid = row
+        elif '\\' in name:
+            raise SqlError(15006, "'%s' is not a valid name because it contains invalid characters." % name)
+        if engine.one('SELECT 1 FROM server_principals WHERE name = ?', (name,)):
+            raise err(15025, name)
+        policy = opts.get('CHECK_POLICY', True)
+        expiration = opts.get('CHECK_EXPIRATION', False)
+        must_change = opts.get('MUST_CHANGE', False)
+        if self.kind == 'S':
+            if expiration and not policy:
+                raise err(15122)
+            if must_change and not (policy and expiration):
+                raise err(15099)
+            if opts.get('HASH') is not None:
+                password_hash = opts['HASH']
+                if not (len(password_hash) == 70 and password_hash[:2] == b'\x02\x00'):
+                    raise err(15021, 'PASSWORD')
+            else:
+                if policy:
+                    check_password_policy(opts['PASSWORD'], name)
+                password_hash = hash_password(opts['PASSWORD'])
+            if 'SID' in opts:
+                if len(opts['SID']) != 16:
+                    raise err(15419)
+                sid = opts['SID']
+            else:
+                sid = os.urandom(16)
+        else:
+            password_hash = None
+        if engine.one('SELECT 1 FROM server_principals WHERE sid = ?', (sid,)):
+            raise err(15433) if self.kind != 'U' else err(15025, name)
+        database = opts.get('DEFAULT_DATABASE', 'master')
+        db_row = engine.one('SELECT name FROM databases WHERE name = ?', (database,))
+        if db_row is None:
+            raise SqlError(15010, "The database '%s' does not exist. Supply a valid database name. To see "
+                           "available databases, use sys.databases." % database)
+        language = opts.get('DEFAULT_LANGUAGE', 'us_english')
+        if language.lower() not in LANGUAGES:
+            raise not_implemented('DEFAULT_LANGUAGE %s' % language)
+        ts = catalog.now_text()
+        with engine.write() as db:
+            pid = _new_principal_id(db)
+            db.execute('INSERT INTO server_principals (principal_id, name, sid, type, is_disabled, create_date, '
+                       'modify_date, default_database_name, default_language_name, password_hash, '
+                       'is_policy_checked, is_expiration_checked, must_change, certificate_id) '
+                       'VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                       (pid, name, sid, self.kind, ts, ts, db_row[0] if self.kind != 'C' else None,
+                        'us_english' if self.kind != 'C' else None, password_hash,
+                        int(policy) if self.kind == 'S' else None, int(expiration) if self.kind == 'S' else None,
+                        int(must_change), cert_id))
+            # a new login is granted CONNECT SQL (tsql.md 3.1)
+            db.execute("INSERT INTO server_permissions VALUES (100, 0, 0, ?, 1, 'COSQ', 'CONNECT SQL', 'G')",
+                       (pid,))
+        return StatementResult()
+
+
+def _parse_alter_login(st, name):
+    action = st.expect('ENABLE', 'DISABLE', 'WITH', 'ADD', 'DROP')
+    if action in ('ADD', 'DROP'):
+        raise not_implemented('ALTER LOGIN %s CREDENTIAL' % action)
+    if action in ('ENABLE', 'DISABLE'):
+        return AlterLogin(name, {'DISABLE': action == 'DISABLE'})
+    opts = {}
+    _parse_options(st, opts, ('PASSWORD', 'DEFAULT_DATABASE', 'DEFAULT_LANGUAGE', 'NAME', 'CHECK_POLICY',
+                              'CHECK_EXPIRATION', 'CREDENTIAL', 'NO'))
+    return AlterLogin(name, opts)
+
+
+class AlterLogin(Stmt):
+    name = 'ALTER LOGIN'
+    ddl = True
+
+    def __init__(self, login, opts):
+        self.login, self.opts = login, opts
+
+    def run(self, xc):
+        engine, opts = xc.engine, self.opts
+        _not_in_transaction(xc, 'ALTER LOGIN')
+        row = engine.one('SELECT principal_id, name, type, password_hash, is_policy_checked, is_expiration_checked, '
+                         'must_change FROM server_principals WHERE name = ?', (self.login,))
+        admin = _can_manage_logins(xc)
+        self_change = row is not None and row[0] == xc.session.principal_id and set(opts) <= {
+            'PASSWORD', 'HASH', 'OLD_PASSWORD', 'DEFAULT_DATABASE', 'DEFAULT_LANGUAGE'}
+        if row is None or row[2] == 'R' or not (admin or self_change):
+            raise cannot('alter', 'login', self.login)
+        pid, name, kind, password_hash, policy, expiration, must_change = row
+        if 'CREDENTIAL' in opts or 'NO CREDENTIAL' in opts:
+            raise not_implemented('ALTER LOGIN ... CREDENTIAL')
+        if kind in ('U', 'G') and ('PASSWORD' in opts or 'HASH' in opts or 'CHECK_POLICY' in opts
+                                   or 'CHECK_EXPIRATION' in opts):
+            option = 'PASSWORD' if 'PASSWORD' in opts or 'HASH' in opts else \
+                ('CHECK_POLICY' if 'CHECK_POLICY' in opts else 'CHECK_EXPIRATION')
+            raise SqlError(15080, 'Cannot use parameter %s for a Windows login.' % option)
+        if kind == 'C':
+            for option in ('PASSWORD', 'CHECK_POLICY', 'CHECK_EXPIRATION', 'DEFAULT_DATABASE'):
+                if option in opts or (option == 'PASSWORD' and 'HASH' in opts):
+                    raise err(15171, option)
+        updates = {}
+        if 'DISABLE' in opts:
+            updates['is_disabled'] = int(opts['DISABLE'])
+        new_policy = opts.get('CHECK_POLICY', bool(policy))
+        new_expiration = opts.get('CHECK_EXPIRATION', bool(expiration))
+        if 'CHECK_POLICY' in opts and not opts['CHECK_POLICY'] and 'CHECK_EXPIRATION' not in opts:
+            new_expiration = False       # CHECK_POLICY = OFF also turns CHECK_EXPIRATION off (tsql.md 3.2)
+        new_must_change = bool(opts.get('MUST_CHANGE', must_change))
+        if 'PASSWORD' in opts or 'HASH' in opts:
+            if not opts.get('MUST_CHANGE'):
+                new_must_change = False
+        if kind == 'S':
+            if new_must_change and not (new_policy and new_expiration):
+                if 'CHECK_POLICY' in opts or 'CHECK_EXPIRATION' in opts:
+                    raise err(15128)
+                raise err(15099)
+            if new_expiration and not new_policy:
+                raise err(15122)
+            if 'CHECK_POLICY' in opts:
+                updates['is_policy_checked'] = int(new_policy)
+            updates['is_expiration_checked'] = int(new_expiration)
+            updates['must_change'] = int(new_must_change)
+        if 'PASSWORD' in opts or 'HASH' in opts:
+            if not admin:
+                from .core import check_password
+                if 'OLD_PASSWORD' not in opts or not check_password(opts['OLD_PASSWORD'], password_hash):
+                    raise cannot('alter', 'login', self.login)
+            if opts.get('HASH') is not None:
+                if new_policy:
+                    # "HASHED cannot be used while CHECK_POLICY is ON" (tsql.md 3.2) [U number]
+                    raise SqlError(15021, 'Invalid value given for parameter PASSWORD. Specify a valid '
+                                   'parameter value.')
+                if not (len(opts['HASH']) == 70 and opts['HASH'][:2] == b'\x02\x00'):
+                    raise err(15021, 'PASSWORD')
+                updates['password_hash'] = opts['HASH']
+            else:
+                if new_policy:
+                    check_password_policy(opts['PASSWORD'], opts.get('NAME', name))
+                updates['password_hash'] = hash_password(opts['PASSWORD'])
+        if 'DEFAULT_DATABASE' in opts:
+            db_row = engine.one('SELECT name FROM databases WHERE name = ?', (opts['DEFAULT_DATABASE'],))
+            if db_row is None:
+                raise SqlError(15010, "The database '%s' does not exist. Supply a valid database name. To see "
+                               "available databases, use sys.databases." % opts['DEFAULT_DATABASE'])
+            updates['default_database_name'] = db_row[0]
+        if 'DEFAULT_LANGUAGE' in opts:
+            if opts['DEFAULT_LANGUAGE'].lower() not in LANGUAGES:
+                raise not_implemented('DEFAULT_LANGUAGE %s' % opts['DEFAULT_LANGUAGE'])
+            updates['default_language_name'] = 'us_english'
+        if 'NAME' in opts:
+            new_name = check_sysname(opts['NAME'])
+            if kind in ('U', 'G'):
+                raise not_implemented('renaming a Windows login')
+            if '\\' in new_name:
+                raise SqlError(15006, "'%s' is not a valid name because it contains invalid characters."
+                               % new_name)
+            other = engine.one('SELECT principal_id FROM server_principals WHERE name = ?', (new_name,))
+            if other is not None and other[0] != pid:
+                raise err(15025, new_name)
+            updates['name'] = new_name
+        updates['modify_date'] = catalog.now_text()
+        with engine.write() as db:
+            db.execute('UPDATE server_principals SET %s WHERE principal_id = ?' % ', '.join(
+                '%s = ?' % k for k in updates), list(updates.values()) + [pid])
+        if 'name' in updates:
+            for session in engine.sessions.values():
+                if session.principal_id == pid:
+                    session.login_name = updates['name']
+        return StatementResult()
+
+
+class DropLogin(Stmt):
+    name = 'DROP LOGIN'
+    ddl = True
+
+    def __init__(self, login):
+        self.login = login
+
+    def run(self, xc):
+        engine = xc.engine
+        _not_in_transaction(xc, 'DROP LOGIN')
+        row = engine.one('SELECT principal_id, name, type FROM server_principals WHERE name = ?', (self.login,))
+        if row is None or row[2] == 'R' or not _can_manage_logins(xc):
+            raise cannot('drop', 'login', self.login)
+        pid, name, _ = row
+        if pid == 1:
+            raise SqlError(15405, "Cannot use the special principal 'sa'.", 11)
+        if engine.logged_in(pid):
+            raise err(15434, name)
+        if engine.one('SELECT 1 FROM endpoints WHERE principal_id = ?', (pid,)):
+            # tsql.md 3.3: 15141 rendered with "endpoint" [V template / U mapping]
+            raise err(15141, 'endpoint')
+        if engine.one('SELECT 1 FROM server_permissions WHERE grantor_principal_id = ? AND '
+                      'grantee_principal_id <> ?', (pid, pid)):
+            raise SqlError(15173, "Login '%s' has granted one or more permission(s). Revoke the permission(s) "
+                           "before dropping the login." % name)
+        with engine.write() as db:
+            db.execute('DELETE FROM server_permissions WHERE grantee_principal_id = ?', (pid,))
+            db.execute('DELETE FROM server_role_members WHERE member_principal_id = ?', (pid,))
+            db.execute('DELETE FROM server_principals WHERE principal_id = ?', (pid,))
+        return StatementResult()
+
+
+def _parse_create_user(st):
+    name = check_sysname(st.name())
+    opts = {}
+    if st.accept('FOR', 'FROM'):
+        source = st.expect('LOGIN', 'CERTIFICATE', 'ASYMMETRIC', 'EXTERNAL')
+        if source in ('ASYMMETRIC', 'EXTERNAL'):
+            raise not_implemented('CREATE USER FROM %s' % source)
+        opts[source] = st.name()
+    elif st.accept('WITHOUT'):
+        st.expect('LOGIN')
+        opts['WITHOUT LOGIN'] = True
+    if st.accept('WITH'):
+        st.expect('DEFAULT_SCHEMA')
+        st.expect_op('=')
+        opts['DEFAULT_SCHEMA'] = st.name()
+        if st.at_op(','):
+            raise not_implemented('CREATE USER options other than DEFAULT_SCHEMA')
+    return CreateUser(name, opts)
+
+
+def _new_db_principal_id(db, database):
+    top = db.execute('SELECT max(principal_id) FROM database_principals WHERE db = ? AND principal_id < 16384',
+                     (database,)).fetchone()[0] or 4
+    return max(top + 1, 5)
+
+
+class CreateUser(Stmt):
+    name = 'CREATE USER'
+    ddl = True
+
+    def __init__(self, user, opts):
+        self.user, self.opts = user, opts
+
+    def run(self, xc):
+        engine, opts, database = xc.engine, self.opts, xc.database
+        _not_in_transaction(xc, 'CREATE USER')
+        if not engine.is_sysadmin(xc.session.principal_id):
+            raise no_permission()
+        if engine.one('SELECT 1 FROM database_principals WHERE db = ? AND name = ?', (database, self.user)):
+            raise err(15023, self.user)
+        cert_id = None
+        schema = opts.get('DEFAULT_SCHEMA')
+        if 'CERTIFICATE' in opts:
+            if schema is not None:
+                raise err(15259)
+            row = engine.one('SELECT certificate_id, sid FROM certificates WHERE db = ? AND name = ?',
+                             (database, opts['CERTIFICATE']))
+            if row is None:
+                raise cannot('find', 'certificate', opts['CERTIFICATE'])
+            cert_id, sid = row
+            kind, auth = 'C', 0
+        elif 'WITHOUT LOGIN' in opts:
+            # [U] WITHOUT LOGIN users get an S-1-9-3 style SID (0x0105000000000009030000 + 16 random bytes)
+            sid = bytes.fromhex('010500000000000903000000') + os.urandom(16)
+            kind, auth = 'S', 0
+            schema = schema or 'dbo'
+        else:
+            login_name = opts.get('LOGIN', self.user)
+            row = engine.one('SELECT principal_id, type, sid FROM server_principals WHERE name = ?', (login_name,))
+            if row is None or row[1] == 'R':
+                raise err(15007, login_name)
+            if row[0] == 1 or engine.one('SELECT 1 FROM database_principals WHERE db = ? AND sid = ?',
+                                         (database, row[2])):
+                raise err(15063)
+            sid = row[2]
+            kind = {'S': 'S', 'U': 'U', 'G': 'G', 'C': 'C', 'K': 'K'}[row[1]]
+            auth = {'S': 1, 'U': 3, 'G': 3}.get(row[1], 0)
+            if kind in ('S', 'U'):
+                schema = schema or 'dbo'
+            elif schema is not None and kind in ('C', 'K'):
+                raise err(15259)
+        if cert_id is not None and engine.one('SELECT 1 FROM database_principals WHERE db = ? AND sid = ?',
+                                              (database, sid)):
+            raise err(15063)
+        ts = catalog.now_text()
+        with engine.write() as db:
+            pid = _new_db_principal_id(db, database)
+            db.execute('INSERT INTO database_principals (db, principal_id, name, type, sid, default_schema_name, '
+                       'create_date, modify_date, authentication_type, certificate_id) '
+                       'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                       (database, pid, self.user, kind, sid, schema, ts, ts, auth, cert_id))
+        return StatementResult()
+
+
+class DropUser(Stmt):
+    name = 'DROP USER'
+    ddl = True
+
+    def __init__(self, user, if_exists):
+        self.user, self.if_exists = user, if_exists
+
+    def run(self, xc):
+        engine, database = xc.engine, xc.database
+        _not_in_transaction(xc, 'DROP USER')
+        row = engine.one('SELECT principal_id, name, type FROM database_principals WHERE db = ? AND name = ?',
+                         (database, self.user))
+        if row is None or row[2] == 'R':
+            if self.if_exists and row is None:
+                return StatementResult()
+            raise cannot('drop', 'user', self.user)
+        if not engine.is_sysadmin(xc.session.principal_id):
+            raise cannot('drop', 'user', self.user)
+        if row[0] <= 4:
+            raise SqlError(15150, "Cannot drop the user '%s'." % row[1])
+        if engine.one('SELECT 1 FROM certificates WHERE db = ? AND principal_id = ?', (database, row[0])):
+            # tsql.md 3.4: 15138 vs 15154 is [U]; 15138 names the kind of securable
+            raise err(15138, 'certificate')
+        with engine.write() as db:
+            db.execute('DELETE FROM database_role_members WHERE db = ? AND member_principal_id = ?',
+                       (database, row[0]))
+            db.execute('DELETE FROM database_principals WHERE db = ? AND principal_id = ?', (database, row[0]))
+        return StatementResult()
+
+
+# --- ALTER SERVER ROLE -----------------------------------------------------------------------------
+def parse_server_role(st):
+    st.expect('ALTER')
+    st.expect('SERVER')
+    if not st.accept('ROLE'):
+        raise not_implemented('ALTER SERVER %s' % st.tok.text)
+    role = st.name()
+    action = st.expect('ADD', 'DROP', 'WITH')
+    if action == 'WITH':
+        raise not_implemented('ALTER SERVER ROLE ... WITH NAME')
+    st.expect('MEMBER')
+    return AlterServerRole(role, action, st.name())
+
+
+class AlterServerRole(Stmt):
+    name = 'ALTER SERVER ROLE'
+    ddl = True
+
+    def __init__(self, role, action, member):
+        self.role, self.action, self.member = role, action, member
+
+    def run(self, xc):
+        engine = xc.engine
+        _not_in_transaction(xc, 'ALTER SERVER ROLE')
+        role = engine.one("SELECT principal_id FROM server_principals WHERE name = ? AND type = 'R'", (self.role,))
+        if role is None or not engine.is_sysadmin(xc.session.principal_id):
+            raise cannot('alter', 'server role', self.role)
+        member = engine.one('SELECT principal_id FROM server_principals WHERE name = ?', (self.member,))
+        if member is None:
+            raise cannot('add' if self.action == 'ADD' else 'drop', 'principal', self.member)
+        with engine.write() as db:
+            if self.action == 'ADD':
+                db.execute('INSERT OR IGNORE INTO server_role_members VALUES (?, ?)', (role[0], member[0]))
+            else:
+                db.execute('DELETE FROM server_role_members WHERE role_principal_id = ? AND member_principal_id = ?',
+                           (role[0], member[0]))
+        return StatementResult()
+
+
+# --- GRANT / REVOKE / DENY --------------------------------------------------------------------------
+ENDPOINT_PERMISSIONS = {'ALTER': 'AL', 'CONNECT': 'CO', 'CONTROL': 'CL', 'TAKE OWNERSHIP': 'TO',
+                        'VIEW DEFINITION': 'VW'}
+SERVER_PERMISSIONS = {'CONNECT SQL': 'COSQ', 'VIEW SERVER STATE': 'VWSS', 'ALTER ANY ENDPOINT': 'ALHE',
+                      'CREATE ENDPOINT': 'CRHE', 'ALTER ANY LOGIN': 'ALLG', 'VIEW ANY DEFINITION': 'VWAD',
+                      'CONTROL SERVER': 'CL', 'VIEW ANY DATABASE': 'VWDB', 'ALTER ANY AVAILABILITY GROUP': 'ALAG',
+                      'CREATE AVAILABILITY GROUP': 'CRAC'}
+_PERMISSION_WORDS = {'ALTER', 'CONNECT', 'CONTROL', 'TAKE', 'OWNERSHIP', 'VIEW', 'DEFINITION', 'SQL', 'SERVER',
+                     'STATE', 'ANY', 'ENDPOINT', 'LOGIN', 'CREATE', 'DATABASE', 'AVAILABILITY', 'GROUP',
+                     'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'EXECUTE', 'REFERENCES', 'IMPERSONATE', 'SHUTDOWN',
+                     'ALL'}
+
+
+def _parse_permission_name(st):
+    words = [st.next()]
+    if words[0].kind != 'id':
+        raise st.error(words[0])
+    while st.tok.kind == 'id' and st.tok.value.upper() in _PERMISSION_WORDS and not st.at('ON', 'TO', 'FROM'):
+        words.append(st.next())
+    return ' '.join(w.value.upper() for w in words), words[0]
+
+
+def parse_permission(st):
+    verb = st.next().value.upper()
+    grant_option_for = False
+    if verb == 'REVOKE' and st.at_seq('GRANT', 'OPTION', 'FOR'):
+        st.next()
+        st.next()
+        st.next()
+        grant_option_for = True
+    permissions = []
+    while True:
+        permissions.append(_parse_permission_name(st))
+        if not st.accept_op(','):
+            break
+    securable = None
+    if st.accept('ON'):
+        cls_tok = st.tok
+        cls = st.name().upper() if cls_tok.kind == 'id' else None
+        if cls is None or not st.at_op('::'):
+            raise not_implemented('GRANT on objects without a securable class')
+        st.expect_op('::')
+        target = st.name()
+        if cls != 'ENDPOINT':
+            raise not_implemented('%s on %s::' % (verb, cls))
+        securable = target
+    if verb == 'REVOKE':
+        st.expect('FROM', 'TO')
+    else:
+        st.expect('TO')
+    grantees = []
+    while True:
+        grantees.append(st.name())
+        if not st.accept_op(','):
+            break
+    with_grant = cascade = False
+    if verb == 'GRANT' and st.accept('WITH'):
+        st.expect('GRANT')
+        st.expect('OPTION')
+        with_grant = True
+    if verb in ('REVOKE', 'DENY') and st.accept('CASCADE'):
+        cascade = True
+    as_login = None
+    if st.accept('AS'):
+        as_login = st.name()
+    return PermissionStmt(verb, permissions, securable, grantees, with_grant, cascade, grant_option_for, as_login)
+
+
+class PermissionStmt(Stmt):
+    ddl = True
+
+    def __init__(self, verb, permissions, securable, grantees, with_grant, cascade, grant_option_for, as_login):
+        self.verb, self.permissions, self.securable = verb, permissions, securable
+        self.grantees, self.with_grant, self.cascade = grantees, with_grant, cascade
+        self.grant_option_for, self.as_login = grant_option_for, as_login
+        self.name = verb
+
+    def run(self, xc):
+        engine, session = xc.engine, xc.session
+        _not_in_transaction(xc, self.verb)
+        if self.as_login is not None:
+            raise not_implemented('%s ... AS' % self.verb)
+        table = ENDPOINT_PERMISSIONS if self.securable is not None else SERVER_PERMISSIONS
+        codes = []
+        for permission, tok in self.permissions:
+            if permission not in table:
+                if self.securable is None and permission in ENDPOINT_PERMISSIONS:
+                    raise not_implemented('server-level %s' % permission)
+                if self.securable is None:
+                    raise not_implemented('server permission %s' % permission)
+                # [U] 4606: the privilege does not apply to this securable class
+                raise SqlError(4606, 'Granted or revoked privilege %s is not compatible with object.'
+                               % permission)
+            codes.append((table[permission], permission))
+        if xc.database.lower() != 'master':
+            raise SqlError(4621, 'Permissions at the server scope can only be granted when the current database '
+                           'is master')
+        if self.securable is not None:
+            row = engine.one('SELECT endpoint_id, principal_id FROM endpoints WHERE name = ?', (self.securable,))
+            if row is None or not (engine.is_sysadmin(session.principal_id) or row[1] == session.principal_id):
+                raise cannot('find', 'endpoint', self.securable)
+            cls, major, owner = 105, row[0], row[1]
+        else:
+            if not engine.is_sysadmin(session.principal_id):
+                raise no_permission()
+            cls, major, owner = 100, 0, None
+        grantee_ids = []
+        for grantee in self.grantees:
+            row = engine.one('SELECT principal_id FROM server_principals WHERE name = ?', (grantee,))
+            if row is None:
+                raise cannot('find', 'login', grantee)
+            if row[0] in (1, owner, session.principal_id):
+                raise err(4624)
+            grantee_ids.append(row[0])
+        with engine.write() as db:
+            for pid in grantee_ids:
+                for code, permission in codes:
+                    current = db.execute('SELECT state FROM server_permissions WHERE class = ? AND major_id = ? '
+                                         'AND minor_id = 0 AND grantee_principal_id = ? AND type = ?',
+                                         (cls, major, pid, code)).fetchone()
+                    if self.verb in ('REVOKE', 'DENY') and current and current[0] == 'W' and not self.cascade \
+                            and not self.grant_option_for:
+                        raise SqlError(4611, 'To revoke or deny grantable privileges, specify the CASCADE option.')
+                    if self.verb == 'REVOKE':
+                        if self.grant_option_for:
+                            if current and current[0] == 'W':
+                                db.execute("UPDATE server_permissions SET state = 'G' WHERE class = ? AND "
+                                           "major_id = ? AND grantee_principal_id = ? AND type = ?",
+                                           (cls, major, pid, code))
+                            continue
+                        db.execute('DELETE FROM server_permissions WHERE class = ? AND major_id = ? AND '
+                                   'grantee_principal_id = ? AND type = ?', (cls, major, pid, code))
+                        continue
+                    state = 'D' if self.verb == 'DENY' else ('W' if self.with_grant else 'G')
+                    db.execute('INSERT OR REPLACE INTO server_permissions VALUES (?, ?, 0, ?, ?, ?, ?, ?)',
+                               (cls, major, pid, session.principal_id, code, permission, state))
+        return StatementResult()
+
+
+# --- ALTER AUTHORIZATION -----------------------------------------------------------------------------
+def parse_alter_authorization(st):
+    st.expect('ALTER')
+    st.expect('AUTHORIZATION')
+    st.expect('ON')
+    cls = None
+    if st.tok.kind == 'id' and st.peek().kind == 'op' and st.peek().value == '::':
+        cls = st.next().value.upper()
+        st.next()
+    target = st.name()
+    if st.at_op('.'):
+        raise not_implemented('ALTER AUTHORIZATION on schema-qualified objects')
+    st.expect('TO')
+    if st.at('SCHEMA'):
+        raise not_implemented('ALTER AUTHORIZATION ... TO SCHEMA OWNER')
+    owner = st.name()
+    if cls == 'ENDPOINT':
+        return AlterEndpointOwner(target, owner)
+    if cls == 'CERTIFICATE':
+        from .certificates import AlterCertificateOwner
+        return AlterCertificateOwner(target, owner)
+    raise not_implemented('ALTER AUTHORIZATION ON %s' % (cls + '::' if cls else 'objects'))
+
+
+class AlterEndpointOwner(Stmt):
+    name = 'ALTER AUTHORIZATION'
+    ddl = True
+
+    def __init__(self, endpoint, owner):
+        self.endpoint, self.owner = endpoint, owner
+
+    def run(self, xc):
+        engine = xc.engine
+        _not_in_transaction(xc, 'ALTER AUTHORIZATION')
+        row = engine.one('SELECT endpoint_id, principal_id FROM endpoints WHERE name = ?', (self.endpoint,))
+        if row is None or not (engine.is_sysadmin(xc.session.principal_id) or row[1] == xc.session.principal_id):
+            raise cannot('find', 'endpoint', self.endpoint)
+        if row[0] < catalog.USER_ENDPOINT_ID_START:
+            raise not_implemented('ALTER AUTHORIZATION on a system endpoint')
+        owner = engine.one('SELECT principal_id, type FROM server_principals WHERE name = ?', (self.owner,))
+        if owner is None:
+            raise cannot('find', 'login', self.owner)
+        if owner[1] == 'R':
+            raise SqlError(15345, 'An entity of type endpoint cannot be owned by a role, a group, or by principals '
+                           'mapped to certificates or asymmetric keys.')
+        with engine.write() as db:
+            db.execute('UPDATE endpoints SET principal_id = ? WHERE endpoint_id = ?', (owner[0], row[0]))
+            # a change of owner drops every permission on the securable (tsql.md 1.7)
+            db.execute('DELETE FROM server_permissions WHERE class = 105 AND major_id = ?', (row[0],))
+        return StatementResult()
