@@ -238,8 +238,8 @@ def certificate_problem(row, now=None):
     if row['pvt_key_encryption_type'] != 'MK':
         kinds = {'NA': 'it has no private key', 'PW': 'its private key is protected by a password',
                  'SK': 'its private key is protected by the service master key'}
-        return '%s, not by the database master key' % kinds.get(row['pvt_key_encryption_type'],
-                                                                  'its private key is not protected by the master key')
+        kind = kinds.get(row['pvt_key_encryption_type'], 'its private key is not protected by the master key')
+        return '%s, not by the database master key' % kind
     if row['start_date'] is not None and now < row['start_date']:
         return 'it is not valid yet (start date %s)' % iso_utc(row['start_date'])
     if row['expiry_date'] is not None and now > row['expiry_date']:

@@ -24,7 +24,7 @@ description:
     puts back the permissions that existed before (except for the new owner and the connecting login, which
     SQL Server refuses with error 4624) in the same run and returns them in RV(regranted).
 author:
-  - mssql.hadr contributors
+  - mssql.hadr developers (@mssql-hadr)
 options:
   name:
     description:

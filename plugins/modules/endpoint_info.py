@@ -18,7 +18,7 @@ description:
     Thumbprints are lowercase hexadecimal without C(0x), dates are ISO 8601 UTC (C(2026-01-31T12:00:00Z)).
   - Read-only; runs the same in check mode. Needs C(VIEW SERVER STATE) and C(VIEW ANY DEFINITION) (or sysadmin).
 author:
-  - mssql.hadr contributors
+  - mssql.hadr developers (@mssql-hadr)
 options:
   warn_days:
     description:

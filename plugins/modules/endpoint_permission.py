@@ -17,7 +17,7 @@ description:
   - Revoking (O(state=absent) or O(exclusive=true)) while the endpoint is in use can cut a live partner off,
     so it is refused unless O(reconfigure_in_use=true).
 author:
-  - mssql.hadr contributors
+  - mssql.hadr developers (@mssql-hadr)
 options:
   endpoint:
     description:
