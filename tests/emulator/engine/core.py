@@ -135,6 +135,8 @@ class Engine:
                             '"C:\\Program Files\\Microsoft SQL Server\\MSSQL16.%s\\MSSQL\\Binn\\sqlservr.exe" -s%s'
                             % (self.service_name, self.service_name),
             'process_id': os.getpid(),
+            'server_name': self.server_name,
+            'host': self.host,
             'startup_time': catalog.now_text(),
         }
         with self.write() as db:
