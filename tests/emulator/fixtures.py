@@ -31,8 +31,14 @@ def free_port(host='127.0.0.1'):
 
 
 def odbc_value(value):
-    """Brace-quote an ODBC connection-string value (';', '{', '}' and spaces are safe inside)."""
-    return '{' + str(value).replace('}', '}}') + '}'
+    """An ODBC connection-string value, brace-quoted only when it must be.
+
+    FreeTDS 1.3 mishandles braces: it does not undo '}}' and a braced PWD at the end of the string
+    failed to log in (observed here), so plain values are passed as they are."""
+    value = str(value)
+    if any(c in value for c in ';{}') or value != value.strip():
+        return '{' + value.replace('}', '}}') + '}'
+    return value
 
 
 class EmulatorError(RuntimeError):
