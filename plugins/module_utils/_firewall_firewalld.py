@@ -14,12 +14,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 import re
+from xml.etree import ElementTree
 
 from ansible_collections.mssql.hadr.plugins.module_utils._firewall import ANY, FirewallError, Rule
 
 RICH_PORT = re.compile(r'\bport port="?(\d+)"? protocol="?tcp"?')
 RICH_ADDRESS = re.compile(r'\b(?:source|destination) address="?([^"\s]+)"?')
+POLICY_DIR = '/etc/firewalld/policies'
 ENDPOINTS = {'inbound': ('ingress-zones', 'egress-zones'), 'outbound': ('egress-zones', 'ingress-zones')}
 
 
@@ -46,19 +49,28 @@ def parse_rich_rule(direction, text):
     return Rule(direction, int(port.group(1)), address.group(1) if address else ANY)
 
 
-def parse_info(text):
-    """`--info-policy` output to {key: value} plus 'rich rules': [lines]."""
-    info = {'rich rules': []}
-    in_rich = False
-    for line in text.splitlines()[1:]:
-        if in_rich and line.startswith('\t'):
+def parse_policies(text):
+    """`--list-all-policies` output to {policy: {key: value, 'rich rules': [rule text]}}."""
+    policies, info = {}, None
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            info = policies.setdefault(line.split()[0], {'rich rules': []})
+        elif info is not None and line.startswith('\t'):
             info['rich rules'].append(line.strip())
-            continue
-        key, sep, value = line.strip().partition(':')
-        if sep:
-            in_rich = key == 'rich rules'
-            info[key] = value.strip()
-    return info
+        elif info is not None:
+            key, sep, value = line.strip().partition(':')
+            if sep and key != 'rich rules':
+                info[key] = value.strip()
+    return policies
+
+
+def policy_owner(pname):
+    """The short description (our rule name) stored in the permanent policy file, if any."""
+    try:
+        root = ElementTree.parse(os.path.join(POLICY_DIR, pname + '.xml')).getroot()
+    except (IOError, OSError, ElementTree.ParseError):
+        return None
+    return root.findtext('short')
 
 
 class Policy:
@@ -77,6 +89,7 @@ class Firewalld:
         self.zone = params['zone'] or 'ANY'
         self.description = params['description'] or 'mssql.hadr: %s' % self.rule_name
         self.running = False
+        self._cache = {}
         if cmd.which('firewall-cmd'):
             rc, out = cmd.read(['firewall-cmd', '--state'], ok_rcs=None)
             self.running = rc == 0 and out.strip() == 'running'
@@ -93,21 +106,26 @@ class Firewalld:
             'firewalld is not running: the permanent configuration was edited with firewall-offline-cmd; '
             'it applies when firewalld starts.']
 
+    def _policies(self, view):
+        """All policies of one view; read once per view until something changes."""
+        key = (tuple(view), len(self.cmd.log))
+        if key not in self._cache:
+            rc, out = self.cmd.read(view + ['--list-all-policies'])
+            self._cache[key] = parse_policies(out)
+        return self._cache[key]
+
     def _read_policy(self, view, direction):
         pname = policy_name(self.rule_name, direction)
-        rc, out = self.cmd.read(view + ['--get-policies'])
-        if pname not in out.split():
+        info = self._policies(view).get(pname)
+        if info is None:
             return None
-        rc, out = self.cmd.read(view + ['--info-policy=%s' % pname])
-        info = parse_info(out)
-        rc, short = self.cmd.read(view + ['--policy=%s' % pname, '--get-short'])
-        if short.strip() != self.rule_name:
+        owner = policy_owner(pname)
+        if owner not in (None, self.rule_name):
             raise FirewallError('firewalld policy %s exists but is not the one for rule name %r (its short '
-                                'description is %r); remove or rename it.' % (pname, self.rule_name, short.strip()))
+                                'description is %r); remove or rename it.' % (pname, self.rule_name, owner))
         zone = info.get(ENDPOINTS[direction][0], '')
         parsed = [parse_rich_rule(direction, t) for t in info['rich rules']]
-        rules = set(r for r in parsed if r is not None)
-        return Policy(zone, info['rich rules'], rules, short.strip())
+        return Policy(zone, info['rich rules'], set(r for r in parsed if r is not None), owner)
 
     def read_view(self, view):
         return dict((d, self._read_policy(view, d)) for d in ('inbound', 'outbound'))
@@ -118,14 +136,8 @@ class Firewalld:
 
     def outbound_filtered(self):
         """True when some policy from HOST rejects or drops: only then does an outbound rule matter."""
-        view = self.views[-1]
-        rc, out = self.cmd.read(view + ['--get-policies'])
-        for pname in out.split():
-            rc, text = self.cmd.read(view + ['--info-policy=%s' % pname])
-            info = parse_info(text)
-            if 'HOST' in info.get('ingress-zones', '').split() and info.get('target') in ('REJECT', 'DROP'):
-                return True
-        return False
+        return any('HOST' in info.get('ingress-zones', '').split() and info.get('target') in ('REJECT', 'DROP')
+                   for info in self._policies(self.views[-1]).values())
 
     def ensure(self, desired):
         needs_reload = False

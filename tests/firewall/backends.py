@@ -90,6 +90,7 @@ class Firewalld:
         firewall-offline-cmd --policy denyout --add-egress-zone ANY
         firewall-offline-cmd --policy denyout --set-target REJECT
         firewall-offline-cmd --policy denyout --set-priority 100
+        firewall-offline-cmd --policy denyout --add-protocol ipv6-icmp
         ''')
         self.start(sb)
 
