@@ -218,6 +218,8 @@ class TdsServer(socketserver.ThreadingTCPServer):
         self.tls_context = tls_context
         self.strict_tls_context = strict_tls_context
         self.connection_ids = itertools.count(1)
+        # connection id -> 'none' | 'login-only' | 'full' | 'strict' (TLS negotiated; read by the TLS tests)
+        self.connection_security = {}
         super().__init__((host, port), ConnectionHandler)
 
 
@@ -298,6 +300,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
             raise tds.ProtocolError('TDS 8.0 (strict TLS) requested but the emulator has no --tls-cert')
         self.channel.sock = context.wrap_socket(self.request, server_side=True)
         self.strict = True
+        self.server.connection_security[self.conn_id] = 'strict'
 
     def on_prelogin(self, payload):
         options = tds.parse_prelogin(payload)
@@ -316,6 +319,9 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
         if answer != tds.ENCRYPT_NOT_SUP:
             self.channel.handshake_in_prelogin(self.server.tls_context, self.packet_size)
             self.login_only_tls = answer == tds.ENCRYPT_OFF
+        if not self.strict:
+            modes = {tds.ENCRYPT_NOT_SUP: 'none', tds.ENCRYPT_OFF: 'login-only'}
+            self.server.connection_security[self.conn_id] = modes.get(answer, 'full')
         return True
 
     # ---- LOGIN7
