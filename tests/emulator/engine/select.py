@@ -126,7 +126,7 @@ class Var(Node):
         param = c.xc.params.get(self.name.lower())
         if param is None:
             raise err(137, self.name, aborts_batch=True)
-        return c.bind(T.to_sqlite(param.value)), param.sqltype
+        return c.bind(T.to_sqlite(param.value)), T.normalize(param.sqltype)
 
 
 class Col(Node):

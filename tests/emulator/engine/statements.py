@@ -101,7 +101,8 @@ def parse_statement(st):
     raise st.error()
 
 
-STARTS = frozenset(['SELECT', 'WITH', 'USE', 'SET', 'BEGIN', 'COMMIT', 'ROLLBACK', 'CREATE', 'ALTER', 'DROP',
+# WITH (a CTE) may start a batch but not follow a statement without ';' - there it is a syntax error.
+STARTS = frozenset(['SELECT', 'USE', 'SET', 'BEGIN', 'COMMIT', 'ROLLBACK', 'CREATE', 'ALTER', 'DROP',
                     'GRANT', 'REVOKE', 'DENY', 'BACKUP', 'OPEN', 'CLOSE']) | UNIMPLEMENTED_STARTS
 
 

@@ -24,6 +24,29 @@ def length(t):
     return -1 if m.group(1) == 'max' else int(m.group(1))
 
 
+def normalize(t):
+    """A type name as a client declared it ('NVARCHAR', 'sysname', 'varchar(max)') -> our canonical form."""
+    t = (t or 'nvarchar(4000)').lower().replace(' ', '')
+    b = base(t)
+    if b == 'sysname':
+        return 'nvarchar(128)'
+    if b == 'numeric':
+        return 'decimal' + t[len(b):] if '(' in t else 'decimal(18,0)'
+    if b in ('decimal',) and '(' not in t:
+        return 'decimal(18,0)'
+    if b in STRING + ('varbinary', 'binary') and '(' not in t:
+        return '%s(%s)' % ('varbinary' if b == 'binary' else b, 4000 if b in ('nvarchar', 'nchar') else 8000)
+    if b == 'binary':
+        return 'varbinary' + t[len(b):]
+    if b in ('real',):
+        return 'float'
+    if b in ('null', 'ntext'):
+        return 'nvarchar(4000)'
+    if b in ('text',):
+        return 'varchar(8000)'
+    return t
+
+
 def is_string(t):
     return base(t) in STRING
 
