@@ -85,6 +85,8 @@ def parse(st):
         if kind != 'DATABASE_MIRRORING':
             if kind in ('TSQL', 'SERVICE_BROKER', 'SOAP'):
                 if verb == 'ALTER':
+                    st.next()
+                    _skip_parenthesised(st)
                     return AlterWrongPayload(name)
                 raise not_implemented('%s endpoints' % kind)
             raise st.error()
@@ -101,6 +103,17 @@ def parse(st):
             raise st.error()   # LISTENER_PORT has no default (tsql.md 1.2)
         return CreateEndpoint(name, spec_owner, spec)
     return AlterEndpoint(name, spec)
+
+
+def _skip_parenthesised(st):
+    st.expect_op('(')
+    depth = 1
+    while depth:
+        tok = st.next()
+        if tok.kind == 'eof':
+            raise st.error()
+        if tok.kind == 'op' and tok.value in '()':
+            depth += 1 if tok.value == '(' else -1
 
 
 def _parse_tcp(st, spec):

@@ -36,7 +36,8 @@ def check_password_policy(password, login_name):
         raise err(15117)
     classes = sum([any(c.isupper() for c in password), any(c.islower() for c in password),
                    any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
-    if classes < 3 or (login_name and login_name.lower() in password.lower()):
+    # Windows checks the account name only when it is longer than two characters.
+    if classes < 3 or (login_name and len(login_name) > 2 and login_name.lower() in password.lower()):
         raise err(15118)
 
 
