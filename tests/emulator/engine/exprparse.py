@@ -273,7 +273,11 @@ def parse_condition(st):
         st.expect('AND')
         high = parse_scalar(st)
         return S.Between(left, low, high, negate)
-    raise st.error()
+    if negate:
+        raise st.error()
+    near = st.tok if st.tok.kind != 'eof' else st.tokens[st.i - 1]
+    raise SqlError(4145, "An expression of non-boolean type specified in a context where a condition is "
+                   "expected, near '%s'." % near.near_text(), 15, aborts_batch=True)
 
 
 # --- scalar expressions --------------------------------------------------------------------------

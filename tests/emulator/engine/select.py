@@ -42,11 +42,12 @@ def sql_string(text):
 
 # --- scope -------------------------------------------------------------------------------------------
 class Table:
-    def __init__(self, exposed, schema, alias_sql, columns):
+    def __init__(self, exposed, schema, alias_sql, columns, sql_names=None):
         self.exposed, self.schema, self.alias_sql, self.columns = exposed, schema, alias_sql, columns
+        self.sql_names = sql_names or [name for name, _ in columns]
         self.by_name = {}
-        for name, typ in columns:
-            self.by_name.setdefault(name.lower(), (name, typ))
+        for (name, typ), sql_name in zip(columns, self.sql_names):
+            self.by_name.setdefault(name.lower(), (sql_name, typ, name))
 
 
 class Scope:
@@ -76,8 +77,8 @@ class Scope:
                 if len(found) > 1:
                     raise err(209, column, aborts_batch=True)
                 if found:
-                    name, typ = found[0].by_name[column.lower()]
-                    return '"%s"."%s"' % (found[0].alias_sql, name), typ, name
+                    sql_name, typ, name = found[0].by_name[column.lower()]
+                    return '"%s"."%s"' % (found[0].alias_sql, sql_name), typ, name
                 scope = scope.parent
             raise err(207, column, aborts_batch=True)
         table_name = parts[-2]
@@ -88,8 +89,8 @@ class Scope:
                                                                  (t.schema or '').lower() == schema.lower()):
                     if column.lower() not in t.by_name:
                         raise err(207, column, aborts_batch=True)
-                    name, typ = t.by_name[column.lower()]
-                    return '"%s"."%s"' % (t.alias_sql, name), typ, name
+                    sql_name, typ, name = t.by_name[column.lower()]
+                    return '"%s"."%s"' % (t.alias_sql, sql_name), typ, name
             scope = scope.parent
         raise err(4104, '.'.join(parts), aborts_batch=True)
 
@@ -97,7 +98,8 @@ class Scope:
         cols = []
         for t in self.tables:
             if qualifier is None or t.exposed.lower() == qualifier.lower():
-                cols.extend(('"%s"."%s"' % (t.alias_sql, n), typ, n) for n, typ in t.columns)
+                cols.extend(('"%s"."%s"' % (t.alias_sql, sql_name), typ, n)
+                            for (n, typ), sql_name in zip(t.columns, t.sql_names))
         if qualifier is not None and not cols:
             raise err(4104, qualifier, aborts_batch=True)
         return cols
@@ -414,7 +416,7 @@ class Derived:
             if not name:
                 raise err(8155, i + 1, self.alias, aborts_batch=True)
         alias_sql = scope.new_alias()
-        scope.add(Table(self.alias, None, alias_sql, columns))
+        scope.add(Table(self.alias, None, alias_sql, columns, ['c%d' % i for i in range(len(columns))]))
         return '(%s) AS "%s"' % (sql, alias_sql)
 
 
