@@ -4,7 +4,7 @@ import socket
 import pytest
 
 from tests.integration.test_endpoint_support import (
-    connect_grantees, create_logins, ddl_in, execute, mirroring_endpoint, per_connection, play, query)
+    connect_grantees, create_logins, ddl_in, mirroring_endpoint, per_connection, play, query)
 
 pytestmark = pytest.mark.slow
 
@@ -67,9 +67,9 @@ def test_check_mode_create_then_idempotent(emulator):
 @pytest.mark.parametrize('changes, statement, fields', [
     ({'endpoint_state': 'stopped'}, 'ALTER ENDPOINT [Hadr_endpoint] STATE = STOPPED', {'state': 'stopped'}),
     ({'endpoint_state': 'disabled'}, 'ALTER ENDPOINT [Hadr_endpoint] STATE = DISABLED', {'state': 'disabled'}),
-    ({'port': 'NEWPORT'}, 'ALTER ENDPOINT [Hadr_endpoint] AS TCP (LISTENER_PORT = NEWPORT)', {'port': 'NEWPORT'}),
+    ({'port': '<NEWPORT>'}, 'ALTER ENDPOINT [Hadr_endpoint] AS TCP (LISTENER_PORT = <NEWPORT>)', {'port': '<NEWPORT>'}),
     ({'listener_ip': '127.0.0.1'},
-     'ALTER ENDPOINT [Hadr_endpoint] AS TCP (LISTENER_PORT = PORT, LISTENER_IP = (127.0.0.1))',
+     'ALTER ENDPOINT [Hadr_endpoint] AS TCP (LISTENER_PORT = <PORT>, LISTENER_IP = (127.0.0.1))',
      {'listener_ip': '127.0.0.1'}),
     ({'role': 'witness'}, 'ALTER ENDPOINT [Hadr_endpoint] FOR DATABASE_MIRRORING (ROLE = WITNESS)', {'role': 'witness'}),
     ({'role': 'partner'}, 'ALTER ENDPOINT [Hadr_endpoint] FOR DATABASE_MIRRORING (ROLE = PARTNER)', {'role': 'partner'}),
@@ -99,10 +99,10 @@ def test_every_option_change(emulator, changes, statement, fields):
     port, new_port = free_port(), free_port()
 
     def fill(value):
-        return new_port if value == 'NEWPORT' else value
+        return new_port if value == '<NEWPORT>' else value
     changes = {key: fill(value) for key, value in changes.items()}
     fields = {key: fill(value) for key, value in fields.items()}
-    statement = statement.replace('NEWPORT', str(new_port)).replace('PORT', str(port))
+    statement = statement.replace('<NEWPORT>', str(new_port)).replace('<PORT>', str(port))
     mark = emulator.mark_log()
     run = play(emulator, [
         {'name': 'create', 'mssql.hadr.endpoint': {'port': port}},
@@ -113,6 +113,9 @@ def test_every_option_change(emulator, changes, statement, fields):
     created, changed, again = run.result('create'), run.result('change'), run.result('again')
     assert changed['changed'] and changed['queries'] == [statement]
     expected = dict(created['endpoint'], **fields)
+    machine = created['endpoint']['url'].split('//')[1].rsplit(':', 1)[0]
+    expected['url'] = 'TCP://%s:%d' % (machine if expected['listener_ip'] == 'ALL' else expected['listener_ip'],
+                                       expected['port'])
     assert changed['endpoint'] == expected
     assert changed['diff']['before'] == created['endpoint'] and changed['diff']['after'] == expected
     assert not again['changed'] and again['queries'] == [] and again['endpoint'] == expected
@@ -243,7 +246,6 @@ def test_in_use_guard_both_ways(emulator):
 
 def test_in_use_by_database_mirroring(emulator):
     port = free_port()
-    execute(emulator, 'CREATE DATABASE mirrored_db')
     run = play(emulator, [{'name': 'create', 'mssql.hadr.endpoint': {'port': port}}])
     assert run.rc == 0, run
     emulator.ctl('mark-in-use', '--mirroring', 'mirrored_db')

@@ -19,7 +19,7 @@ def with_endpoint(emulator):
 
 def test_grant_check_mode_idempotence_and_round_trips(with_endpoint):
     emulator = with_endpoint
-    logins = ['DOM]ain\\sql2', "o'brien", 'partner3']
+    logins = ['sql]2; --', "o'brien", 'partner3']
     create_logins(emulator, *logins)
     mark = emulator.mark_log()
     run = play(emulator, [
@@ -44,20 +44,20 @@ def test_grant_check_mode_idempotence_and_round_trips(with_endpoint):
 
 def test_exclusive_and_absent(with_endpoint):
     emulator = with_endpoint
-    create_logins(emulator, 'a', 'b', 'c')
+    create_logins(emulator, 'login_a', 'login_b', 'login_c')
     run = play(emulator, [
-        {'name': 'grant all', 'mssql.hadr.endpoint_permission': {'logins': ['a', 'b', 'c']}},
-        {'name': 'only a', 'mssql.hadr.endpoint_permission': {'logins': ['a'], 'exclusive': True}},
-        {'name': 'only a again', 'mssql.hadr.endpoint_permission': {'logins': ['a'], 'exclusive': True}},
-        {'name': 'revoke a', 'mssql.hadr.endpoint_permission': {'logins': ['a', 'never_existed'], 'state': 'absent'}},
-        {'name': 'revoke a again', 'mssql.hadr.endpoint_permission': {'logins': ['a'], 'state': 'absent'}},
+        {'name': 'grant all', 'mssql.hadr.endpoint_permission': {'logins': ['login_a', 'login_b', 'login_c']}},
+        {'name': 'only a', 'mssql.hadr.endpoint_permission': {'logins': ['login_a'], 'exclusive': True}},
+        {'name': 'only a again', 'mssql.hadr.endpoint_permission': {'logins': ['login_a'], 'exclusive': True}},
+        {'name': 'revoke a', 'mssql.hadr.endpoint_permission': {'logins': ['login_a', 'never_existed'], 'state': 'absent'}},
+        {'name': 'revoke a again', 'mssql.hadr.endpoint_permission': {'logins': ['login_a'], 'state': 'absent'}},
     ], diff=True)
     assert run.rc == 0, run
     only = run.result('only a')
-    assert only['queries'] == [REVOKE % 'b', REVOKE % 'c'] and only['revoked'] == ['b', 'c']
-    assert only['grantees_after'] == ['a']
+    assert only['queries'] == [REVOKE % 'login_b', REVOKE % 'login_c'] and only['revoked'] == ['login_b', 'login_c']
+    assert only['grantees_after'] == ['login_a']
     assert not run.result('only a again')['changed']
-    assert run.result('revoke a')['queries'] == [REVOKE % 'a'] and run.result('revoke a')['grantees_after'] == []
+    assert run.result('revoke a')['queries'] == [REVOKE % 'login_a'] and run.result('revoke a')['grantees_after'] == []
     assert not run.result('revoke a again')['changed']
     assert connect_grantees(emulator) == []
 
@@ -83,32 +83,32 @@ def test_missing_logins_fail_before_any_change(with_endpoint):
 
 
 def test_no_endpoint_fails_clearly(emulator):
-    create_logins(emulator, 'a')
+    create_logins(emulator, 'login_a')
     run = play(emulator, [{'name': 'grant', 'ignore_errors': True,
-                           'mssql.hadr.endpoint_permission': {'logins': ['a']}}])
+                           'mssql.hadr.endpoint_permission': {'logins': ['login_a']}}])
     result = run.result('grant')
     assert result['failed'] and 'no database mirroring endpoint' in result['msg']
 
 
 def test_revoke_while_in_use_is_guarded(with_endpoint):
     emulator = with_endpoint
-    create_logins(emulator, 'a', 'b')
-    run = play(emulator, [{'name': 'grant', 'mssql.hadr.endpoint_permission': {'logins': ['a', 'b']}}])
+    create_logins(emulator, 'login_a', 'login_b')
+    run = play(emulator, [{'name': 'grant', 'mssql.hadr.endpoint_permission': {'logins': ['login_a', 'login_b']}}])
     assert run.rc == 0, run
     emulator.ctl('mark-in-use', '--availability-group', 'AG1')
     run = play(emulator, [
         {'name': 'exclusive refused', 'ignore_errors': True,
-         'mssql.hadr.endpoint_permission': {'logins': ['a'], 'exclusive': True}},
+         'mssql.hadr.endpoint_permission': {'logins': ['login_a'], 'exclusive': True}},
         {'name': 'revoke refused', 'ignore_errors': True,
-         'mssql.hadr.endpoint_permission': {'logins': ['b'], 'state': 'absent'}},
-        {'name': 'grant is fine', 'mssql.hadr.endpoint_permission': {'logins': ['a']}},
+         'mssql.hadr.endpoint_permission': {'logins': ['login_b'], 'state': 'absent'}},
+        {'name': 'grant is fine', 'mssql.hadr.endpoint_permission': {'logins': ['login_a']}},
         {'name': 'revoke allowed', 'mssql.hadr.endpoint_permission': {
-            'logins': ['b'], 'state': 'absent', 'reconfigure_in_use': True}},
+            'logins': ['login_b'], 'state': 'absent', 'reconfigure_in_use': True}},
     ])
     for name in ('exclusive refused', 'revoke refused'):
         result = run.result(name)
-        assert result['failed'] and "Refusing to revoke CONNECT on the endpoint from 'b'" in result['msg']
+        assert result['failed'] and "Refusing to revoke CONNECT on the endpoint from 'login_b'" in result['msg']
         assert "availability group 'AG1'" in result['msg']
     assert not run.result('grant is fine')['changed']
-    assert run.result('revoke allowed')['queries'] == [REVOKE % 'b']
-    assert connect_grantees(emulator) == ['a']
+    assert run.result('revoke allowed')['queries'] == [REVOKE % 'login_b']
+    assert connect_grantees(emulator) == ['login_a']
