@@ -45,8 +45,8 @@ def iptables_in_use(cmd):
 
 def detect(cmd):
     """The backend the host runs, in the order documented under `backend`."""
-    if cmd.which('firewall-cmd') and cmd.read([cmd.which('firewall-cmd'), '--state'],
-                                             ok_rcs=None)[0] == 0:
+    firewall_cmd = cmd.which('firewall-cmd')
+    if firewall_cmd and cmd.read([firewall_cmd, '--state'], ok_rcs=None)[0] == 0:
         return 'firewalld'
     if cmd.which('ufw') and 'Status: active' in cmd.read([cmd.which('ufw'), 'status'], ok_rcs=(0, 1))[1]:
         return 'ufw'

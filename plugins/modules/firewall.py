@@ -110,6 +110,8 @@ options:
     type: str
     choices: [insert, fail]
     default: insert
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -117,6 +119,7 @@ attributes:
     support: full
     details: The diff shows the named rules before and after as lists of dictionaries.
   platform:
+    support: full
     platforms: [posix, windows]
 notes:
   - Only TCP is managed; database mirroring endpoints use TCP.
@@ -133,7 +136,7 @@ seealso:
     description: Policies filter traffic between zones, including from and to the host.
     link: https://firewalld.org/documentation/concepts.html
 author:
-  - mssql.hadr developers
+  - mssql.hadr developers (@mssql-hadr)
 '''
 
 EXAMPLES = r'''
