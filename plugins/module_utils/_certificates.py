@@ -41,6 +41,7 @@ CERTIFICATE_HINTS = {
 # ---------------------------------------------------------------------------------------------------
 # Master key (reads and statements run in the key's database: _principals.switch_database)
 
+
 def master_key_sql(database):
     """(sql, params): 3 sets - the key, whether the service master key protects it, certificates it protects."""
     return ("SELECT name, key_length, algorithm_desc FROM sys.symmetric_keys WHERE name = '%s';"
@@ -73,16 +74,16 @@ def plan_master_key(current, state, password, service_master_key_encryption, pro
         if not current['exists']:
             return [], after
         if protected_certificates:
-            raise ModuleFailure('The master key of database %r protects the private key of certificate(s) %s; dropping '
+            raise ModuleFailure("The master key of database '%s' protects the private key of certificate(s) %s; dropping "
                                 'it would make them unusable. Drop those certificates first.'
-                                % (current['database'], ', '.join(repr(c) for c in protected_certificates)),
+                                % (current['database'], ', '.join("'%s'" % c for c in protected_certificates)),
                                 protected_certificates=list(protected_certificates))
         after.update(exists=False, encrypted_by_service_master_key=False)
         return [Statement('DROP MASTER KEY', subject=subject)], after
     statements = []
     if not current['exists']:
         if not password:
-            raise ModuleFailure('password is required to create the master key of database %r.' % current['database'],
+            raise ModuleFailure("password is required to create the master key of database '%s'." % current['database'],
                                 option='password')
         statements.append(Statement('CREATE MASTER KEY ENCRYPTION BY PASSWORD = %s' % quote_string(password, 'password'),
                                     [password], subject))
@@ -90,7 +91,7 @@ def plan_master_key(current, state, password, service_master_key_encryption, pro
         after.update(exists=True, encrypted_by_service_master_key=True)
     if service_master_key_encryption and not after['encrypted_by_service_master_key']:
         if not password:
-            raise ModuleFailure('The master key of database %r is not protected by the service master key; give its '
+            raise ModuleFailure("The master key of database '%s' is not protected by the service master key; give its "
                                 'password so the module can open it and add that protection (endpoint certificates '
                                 'need a master key that opens without a password).' % current['database'],
                                 option='password')
@@ -151,9 +152,9 @@ def certificate_users(row):
     """Who uses a certificate row besides its owner: a login or user mapped to it."""
     users = []
     if row.get('login_name'):
-        users.append('login %r' % row['login_name'])
+        users.append("login '%s'" % row['login_name'])
     if row.get('user_name'):
-        users.append('user %r' % row['user_name'])
+        users.append("user '%s'" % row['user_name'])
     return users
 
 
@@ -168,7 +169,7 @@ def _date(value, option):
             return datetime.datetime.strptime(text, fmt)
         except ValueError:
             pass
-    raise ModuleFailure('%s %r is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC).' % (option, value),
+    raise ModuleFailure("%s '%s' is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)." % (option, value),
                         option=option)
 
 
@@ -223,10 +224,10 @@ def expiry_warning(name, expiry_iso, days_left, warn_days):
     if days_left is None:
         return None
     if days_left < 0:
-        return 'Certificate %r expired on %s; an endpoint cannot use it (SQL Server error 28055) and partners ' \
+        return "Certificate '%s' expired on %s; an endpoint cannot use it (SQL Server error 28055) and partners " \
                'reject it in the handshake. Renew it.' % (name, expiry_iso)
     if days_left < warn_days:
-        return 'Certificate %r expires on %s, in %d day(s) (warn_days: %d). Plan its rotation.' % (
+        return "Certificate '%s' expires on %s, in %d day(s) (warn_days: %d). Plan its rotation." % (
             name, expiry_iso, days_left, warn_days)
     return None
 
@@ -282,22 +283,22 @@ def plan_certificate(current, spec, database, replace=False, in_use_by=(), maste
     if current is None or not matches:
         if current is not None and not replace:
             raise ModuleFailure(
-                'Certificate %r in database %r is a different certificate (thumbprint %s, %s) from the one asked for '
+                "Certificate '%s' in database '%s' is a different certificate (thumbprint %s, %s) from the one asked for "
                 '(%s). Use another name, or replace: true to drop and recreate it.'
                 % (spec['name'], database, hex_lower(current['thumbprint']),
                    'with private key' if current['pvt_key_encryption_type'] != 'NA' else 'public only',
-                   spec['thumbprint'] or 'generated with subject %r' % spec.get('subject')),
+                   spec['thumbprint'] or "generated with subject '%s'" % spec.get('subject')),
                 option='replace')
         if current is not None and in_use_by:
-            raise ModuleFailure('Refusing to replace certificate %r: it is used by %s. Point those at another '
+            raise ModuleFailure("Refusing to replace certificate '%s': it is used by %s. Point those at another "
                                 'certificate first.' % (spec['name'], ', '.join(in_use_by)), used_by=list(in_use_by))
         if same_thumbprint_elsewhere and not (current is not None and same_name(same_thumbprint_elsewhere,
                                                                                 current['name'])):
-            raise ModuleFailure('This certificate (thumbprint %s) is already in database %r as %r; SQL Server keeps a '
+            raise ModuleFailure("This certificate (thumbprint %s) is already in database '%s' as '%s'; SQL Server keeps a "
                                 'certificate only once (error 15232). Use that name.'
                                 % (spec['thumbprint'], database, same_thumbprint_elsewhere), error_number=15232)
         if needs_master_key and not master_key_exists:
-            raise ModuleFailure('Database %r has no master key, which protects the private key of certificate %r '
+            raise ModuleFailure("Database '%s' has no master key, which protects the private key of certificate '%s' "
                                 '(SQL Server error 15581). Run mssql.hadr.master_key first.'
                                 % (database, spec['name']), error_number=15581)
         if current is not None:
@@ -310,7 +311,7 @@ def plan_certificate(current, spec, database, replace=False, in_use_by=(), maste
         return statements, action
     if spec['source'] == 'pkcs12' and current['pvt_key_encryption_type'] == 'NA':
         if not master_key_exists:
-            raise ModuleFailure('Database %r has no master key to protect the private key of certificate %r '
+            raise ModuleFailure("Database '%s' has no master key to protect the private key of certificate '%s' "
                                 '(SQL Server error 15581). Run mssql.hadr.master_key first.' % (database, spec['name']),
                                 error_number=15581)
         clause, secrets = private_key_clause(spec['key'])
@@ -358,7 +359,7 @@ def plan_drop_certificate(current, in_use_by):
     if current is None:
         return []
     if in_use_by:
-        raise ModuleFailure('Refusing to drop certificate %r: it is used by %s (SQL Server error 15352). Remove that '
+        raise ModuleFailure("Refusing to drop certificate '%s': it is used by %s (SQL Server error 15352). Remove that "
                             'use first.' % (current['name'], ', '.join(in_use_by)), used_by=list(in_use_by),
                             error_number=15352)
     return [Statement('DROP CERTIFICATE %s' % quote_name(current['name']), subject='certificate %s' % current['name'])]
@@ -390,7 +391,7 @@ def run_master_key(module, conn, changes):
     _principals.apply(changes, statements, CERTIFICATE_HINTS)
     result = {'master_key': after}
     if params['state'] == 'present' and not params['service_master_key_encryption']:
-        module.warn('The master key of %r is not protected by the service master key: endpoint certificates in it '
+        module.warn("The master key of '%s' is not protected by the service master key: endpoint certificates in it "
                     'cannot be used until someone opens the key with its password.' % database)
     result.update(diff_result(module, current, after))
     return result
@@ -402,7 +403,7 @@ def verify_master_key_password(conn, password, database):
     try:
         conn.execute(statement.sql)
     except MssqlError as exc:
-        raise ModuleFailure('password does not open the master key of database %r (SQL Server error %s: %s). Give '
+        raise ModuleFailure("password does not open the master key of database '%s' (SQL Server error %s: %s). Give "
                             'the password the key was created with; the module never regenerates a key.'
                             % (database, exc.number, exc.message), error_number=exc.number, option='password')
     conn.execute('CLOSE MASTER KEY')
@@ -414,7 +415,7 @@ def run_certificate(module, conn, changes):
     spec = desired_certificate(params)
     _principals.switch_database(conn, params, database)
     sets = _principals.read_sets(conn, [(CERTIFICATES_SQL, []), master_key_sql(database),
-                                    (_principals.ENDPOINT_CONTEXT_SQL, [])])
+                                        (_principals.ENDPOINT_CONTEXT_SQL, [])])
     rows, key_rows = sets[0], sets[1]
     context = _principals.parse_endpoint_context(sets[4:4 + _principals.ENDPOINT_CONTEXT_SETS])
     row = _principals.find(rows, spec['name'])
@@ -422,14 +423,14 @@ def run_certificate(module, conn, changes):
     in_use_by = certificate_users(row) if row else []
     endpoint = context['endpoint']
     if row and endpoint and same_name(database, 'master') and same_name(endpoint['certificate'], row['name']):
-        in_use_by.insert(0, 'endpoint %r' % endpoint['name'])
+        in_use_by.insert(0, "endpoint '%s'" % endpoint['name'])
     maps_partner = row is not None and (
         bool(in_use_by) or _principals.holds_connect(context, row.get('owner_login'))
         or _principals.holds_connect(context, row.get('login_name')))
     if params['state'] == 'absent':
         statements = plan_drop_certificate(row, in_use_by)
         if statements and maps_partner:
-            _principals.guard_partner_removal(context, 'drop certificate %r' % row['name'],
+            _principals.guard_partner_removal(context, "drop certificate '%s'" % row['name'],
                                               params['reconfigure_in_use'])
         action = 'drop' if statements else 'none'
     else:
@@ -440,7 +441,7 @@ def run_certificate(module, conn, changes):
         statements, action = plan_certificate(row, spec, database, params['replace'],
                                               in_use_by, bool(key_rows), elsewhere)
         if action == 'replace' and maps_partner:
-            _principals.guard_partner_removal(context, 'replace certificate %r' % row['name'],
+            _principals.guard_partner_removal(context, "replace certificate '%s'" % row['name'],
                                               params['reconfigure_in_use'])
     _principals.apply(changes, statements, CERTIFICATE_HINTS)
     after = current

@@ -60,12 +60,13 @@ class Statement:
         self.subject = subject
 
     def __repr__(self):
-        return 'Statement(%r)' % self.sql
+        return "Statement('%s')" % self.sql
 
 
 def apply(changes, statements, hints=None):
     """Run statements through the recorder; known SQL Server errors become a ModuleFailure that says what to do."""
-    table = dict(HINTS, **(hints or {}))
+    table = dict(HINTS)
+    table.update(hints or {})
     for statement in statements:
         try:
             changes.run(statement.sql, statement.secrets)
@@ -74,8 +75,8 @@ def apply(changes, statements, hints=None):
             if hint is None:
                 raise
             subject = statement.subject or 'the object'
-            raise ModuleFailure('%s SQL Server said: %s (error %s).' % (hint.replace('%s', subject, 1),
-                                                                         exc.message, exc.number),
+            message = '%s SQL Server said: %s (error %s).' % (hint.replace('%s', subject, 1), exc.message, exc.number)
+            raise ModuleFailure(message,
                                 error_number=exc.number, failed_statement=exc.statement)
 
 
@@ -162,7 +163,7 @@ def desired_login(params):
     certificate, sid = params.get('certificate'), params.get('sid')
     if login_type == 'sql':
         if '\\' in name:
-            raise ModuleFailure("SQL login names cannot contain a backslash (%r); for a Windows account use "
+            raise ModuleFailure("SQL login names cannot contain a backslash ('%s'); for a Windows account use "
                                 "type: windows." % name, option='name')
         if certificate:
             raise ModuleFailure('certificate applies to type: certificate logins only.', option='certificate')
@@ -206,7 +207,7 @@ def desired_login(params):
                 raise ModuleFailure('certificate applies to type: certificate logins only.', option='certificate')
             domain, dummy, account = name.partition('\\')
             if not domain or not account or '@' in name:
-                raise ModuleFailure('%r is not a valid Windows account name: give it as DOMAIN\\name (SQL Server '
+                raise ModuleFailure("'%s' is not a valid Windows account name: give it as DOMAIN\\name (SQL Server "
                                     'error 15407).' % name, option='name', error_number=15407)
         elif login_type == 'certificate':
             if not certificate:
@@ -244,7 +245,7 @@ def plan_login(current, spec, password_matches=None):
     subject = 'login %s' % spec['name']
     if current is None:
         if spec['type'] == 'sql' and not spec['password']:
-            raise ModuleFailure('password is required to create SQL login %r.' % spec['name'], option='password')
+            raise ModuleFailure("password is required to create SQL login '%s'." % spec['name'], option='password')
         statements = [Statement(create_login_sql(spec), [spec['password']], subject)]
         if not spec['enabled']:
             statements.append(Statement('ALTER LOGIN %s DISABLE' % quote_name(spec['name']), subject=subject))
@@ -253,7 +254,7 @@ def plan_login(current, spec, password_matches=None):
         after['name'] = spec['name']
         return statements, after
     if current['type'] != spec['type']:
-        raise ModuleFailure('Login %r exists as a %s login, not %s. SQL Server cannot change a login\'s type: drop it '
+        raise ModuleFailure("Login '%s' exists as a %s login, not %s. SQL Server cannot change a login's type: drop it "
                             'first (state: absent), then create it again.' % (current['name'], current['type'],
                                                                               spec['type']), option='type')
     name = quote_name(current['name'])
@@ -261,12 +262,12 @@ def plan_login(current, spec, password_matches=None):
     options = []
     if spec['type'] == 'sql':
         if spec['sid'] and current['sid'] and spec['sid'].upper() != current['sid'].upper():
-            raise ModuleFailure('Login %r has SID %s, not %s. A login\'s SID cannot change: drop the login and create '
+            raise ModuleFailure("Login '%s' has SID %s, not %s. A login's SID cannot change: drop the login and create "
                                 'it again with the SID.' % (current['name'], current['sid'], spec['sid']), option='sid')
         if spec['password'] and spec['update_password'] == 'always' and not password_matches:
             options.append('PASSWORD = %s' % quote_string(spec['password'], 'password'))
     if spec['type'] == 'certificate' and not same_name(current['certificate'], spec['certificate']):
-        raise ModuleFailure('Login %r is mapped to certificate %r, not %r. The certificate of a login cannot change: '
+        raise ModuleFailure("Login '%s' is mapped to certificate '%s', not '%s'. The certificate of a login cannot change: "
                             'drop the login first (state: absent).' % (current['name'], current['certificate'],
                                                                        spec['certificate']), option='certificate')
     if spec['default_database'] and not same_name(current['default_database'], spec['default_database']):
@@ -294,9 +295,9 @@ def plan_drop_login(current, owned_endpoints):
     if current is None:
         return []
     if owned_endpoints:
-        raise ModuleFailure('Login %r owns endpoint %s and cannot be dropped (SQL Server error 15141). Give the '
+        raise ModuleFailure("Login '%s' owns endpoint %s and cannot be dropped (SQL Server error 15141). Give the "
                             'endpoint another owner first (endpoint module, owner option).'
-                            % (current['name'], ', '.join(repr(e) for e in owned_endpoints)),
+                            % (current['name'], ', '.join("'%s'" % e for e in owned_endpoints)),
                             owned_endpoints=owned_endpoints, error_number=15141)
     return [Statement('DROP LOGIN %s' % quote_name(current['name']), subject='login %s' % current['name'])]
 
@@ -305,15 +306,16 @@ def plan_drop_login(current, owned_endpoints):
 # Database users (reads and statements run in the user's database: see switch_database)
 
 
-def users_sql(names):
-    """(sql, params): 1 set, the users among ``names`` with the login or certificate each maps to."""
-    names = list(names)
+def users_sql(names=None):
+    """(sql, params): 1 set, the users among ``names`` (every user when None) with what each maps to."""
+    names = list(names) if names is not None else None
+    where = ' AND dp.name IN (%s)' % _marks(names) if names is not None else ''
     return ("SELECT dp.principal_id, dp.name, dp.type, dp.authentication_type, sp.name AS login_name,"
             " c.name AS certificate_name"
             " FROM sys.database_principals AS dp"
             " LEFT JOIN sys.server_principals AS sp ON sp.sid = dp.sid AND dp.type IN ('S', 'U', 'G')"
             " LEFT JOIN sys.certificates AS c ON c.sid = dp.sid AND dp.type = 'C'"
-            " WHERE dp.type IN ('S', 'U', 'G', 'C', 'K') AND dp.name IN (%s);" % _marks(names), names)
+            " WHERE dp.type IN ('S', 'U', 'G', 'C', 'K')%s;" % where, names or [])
 
 
 def users_of_logins_sql(logins):
@@ -346,9 +348,9 @@ def parse_user(row):
 
 def describe_mapping(user):
     if user.get('login'):
-        return 'login %r' % user['login']
+        return "login '%s'" % user['login']
     if user.get('certificate'):
-        return 'certificate %r' % user['certificate']
+        return "certificate '%s'" % user['certificate']
     if user.get('without_login'):
         return 'no login (WITHOUT LOGIN)'
     return 'a login that no longer exists (orphaned)'
@@ -385,21 +387,21 @@ def plan_user(current, spec, database, login_exists=True, users_of_login=(), cer
                 or (spec['certificate'] and same_name(current['certificate'], spec['certificate']))
                 or (spec['without_login'] and current['without_login']))
         if not same:
-            raise ModuleFailure('User %r in database %r is mapped to %s, not %s. Drop it first (state: absent) or '
+            raise ModuleFailure("User '%s' in database '%s' is mapped to %s, not %s. Drop it first (state: absent) or "
                                 'choose another user name.' % (current['name'], database, describe_mapping(current),
                                                                describe_mapping(spec)))
         return [], dict(current)
     if spec['login'] and not login_exists:
-        raise ModuleFailure('Login %r does not exist, so user %r cannot be mapped to it: create the login first '
+        raise ModuleFailure("Login '%s' does not exist, so user '%s' cannot be mapped to it: create the login first "
                             '(mssql.hadr.login).' % (spec['login'], spec['name']), option='login')
     if spec['login']:
         others = [u for u in users_of_login if not same_name(u, spec['name'])]
         if others:
-            raise ModuleFailure('Login %r already has user %r in database %r; SQL Server allows one user per login and '
+            raise ModuleFailure("Login '%s' already has user '%s' in database '%s'; SQL Server allows one user per login and "
                                 'database (error 15063).' % (spec['login'], others[0], database),
                                 option='login', error_number=15063)
     if spec['certificate'] and not certificate_exists:
-        raise ModuleFailure('Certificate %r does not exist in database %r: import it first (mssql.hadr.certificate).'
+        raise ModuleFailure("Certificate '%s' does not exist in database '%s': import it first (mssql.hadr.certificate)."
                             % (spec['certificate'], database), option='certificate')
     after = dict(spec)
     return [Statement(create_user_sql(spec), subject='user %s' % spec['name'])], after
@@ -409,9 +411,9 @@ def plan_drop_user(current, owned_certificates, database):
     if current is None:
         return []
     if owned_certificates:
-        raise ModuleFailure('User %r owns certificate(s) %s in database %r and cannot be dropped (SQL Server refuses '
+        raise ModuleFailure("User '%s' owns certificate(s) %s in database '%s' and cannot be dropped (SQL Server refuses "
                             'too). Drop those certificates or give them another owner first.'
-                            % (current['name'], ', '.join(repr(c) for c in owned_certificates), database),
+                            % (current['name'], ', '.join("'%s'" % c for c in owned_certificates), database),
                             owned_certificates=owned_certificates)
     return [Statement('DROP USER %s' % quote_name(current['name']), subject='user %s' % current['name'])]
 
@@ -434,7 +436,7 @@ def parse_endpoint_context(sets):
     endpoint = _endpoint.parse_endpoint(sets[count])
     permissions = _endpoint.endpoint_permissions(sets[count + 1], endpoint['id'] if endpoint else None)
     return {'sessions': _endpoint.in_use_sessions(*sets[:count]), 'endpoint': endpoint,
-            'grantees': _endpoint.connect_grantees(permissions)}
+            'permissions': permissions, 'grantees': _endpoint.connect_grantees(permissions)}
 
 
 def holds_connect(context, login):
@@ -483,7 +485,7 @@ def run_login(module, conn, changes):
     if state == 'absent':
         statements = plan_drop_login(current, owned)
         if statements and holds_connect(context, current['name']):
-            guard_partner_removal(context, 'drop login %r' % current['name'], params['reconfigure_in_use'])
+            guard_partner_removal(context, "drop login '%s'" % current['name'], params['reconfigure_in_use'])
         after = None
     else:
         statements, after = plan_login(current, spec, password_matches)
@@ -516,7 +518,7 @@ def run_user(module, conn, changes):
         owned = owned_by(certificate_rows, name)
         statements = plan_drop_user(current, owned, database)
         if statements and holds_connect(context, current.get('login')):
-            guard_partner_removal(context, 'drop user %r (login %r)' % (name, current['login']),
+            guard_partner_removal(context, "drop user '%s' (login '%s')" % (name, current['login']),
                                   params['reconfigure_in_use'])
         after = None
     else:

@@ -24,7 +24,7 @@ def test_create_check_mode_idempotence_diff_and_password_compare(emulator):
         {'name': 'new password always', 'mssql.hadr.login': dict(args, password='{{ pw2 }}', update_password='always')},
         {'name': 'new password again', 'mssql.hadr.login': dict(args, password='{{ pw2 }}', update_password='always')},
     ], secrets={'pw1': PW1, 'pw2': PW2}, diff=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     create_sql = ("CREATE LOGIN [partner_b] WITH PASSWORD = N'********', SID = %s, DEFAULT_DATABASE = [master], "
                   "CHECK_POLICY = ON, CHECK_EXPIRATION = OFF" % SID)
     predicted, created = run.result('predict'), run.result('create')
@@ -62,7 +62,7 @@ def test_every_option_changes_and_is_idempotent(emulator):
         {'name': 'drop', 'mssql.hadr.login': {'name': 'opts', 'state': 'absent'}},
         {'name': 'drop again', 'mssql.hadr.login': {'name': 'opts', 'state': 'absent'}},
     ], secrets={'pw1': PW1})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.result('create disabled')['queries'] == [
         "CREATE LOGIN [opts] WITH PASSWORD = N'********', DEFAULT_DATABASE = [tempdb], CHECK_POLICY = OFF, "
         "CHECK_EXPIRATION = OFF", 'ALTER LOGIN [opts] DISABLE']
@@ -81,7 +81,7 @@ def test_awkward_names_and_passwords_work(emulator, name):
         {'name': 'create', 'mssql.hadr.login': {'name': name, 'password': '{{ pw1 }}'}},
         {'name': 'again', 'mssql.hadr.login': {'name': name, 'password': '{{ pw1 }}', 'update_password': 'always'}},
     ], secrets={'pw1': PW1})
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.result('create')['changed'] and not run.result('again')['changed']
     assert login_row(emulator, name) is not None and sql_login_can_connect(emulator, name, PW1)
 
@@ -93,7 +93,7 @@ def test_windows_login_and_unresolvable_account(emulator_factory):
         {'name': 'again', 'mssql.hadr.login': {'name': 'CONTOSO\\sqlsvc-b'}},
         {'name': 'unknown', 'mssql.hadr.login': {'name': 'CONTOSO\\nobody'}, 'ignore_errors': True},
     ])
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.result('create')['queries'] == ['CREATE LOGIN [CONTOSO\\sqlsvc-b] FROM WINDOWS WITH DEFAULT_DATABASE '
                                                '= [master]']
     assert run.result('create')['login']['type'] == 'windows' and not run.result('again')['changed']

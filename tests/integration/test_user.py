@@ -20,7 +20,7 @@ def test_user_for_login_check_mode_idempotence_and_drop(emulator):
         {'name': 'drop', 'mssql.hadr.user': {'name': 'b_user', 'state': 'absent'}},
         {'name': 'drop again', 'mssql.hadr.user': {'name': 'b_user', 'state': 'absent'}},
     ], diff=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     create_sql = 'CREATE USER [b_user] FOR LOGIN [b_login]'
     assert run.result('predict')['queries'] == [create_sql] and run.result('create')['queries'] == [create_sql]
     assert run.result('create')['user'] == {'name': 'b_user', 'database': 'master', 'login': 'b_login',
@@ -43,7 +43,7 @@ def test_without_login_in_another_database_and_default_login(emulator):
                                                       'without_login': True}},
         {'name': 'default login', 'mssql.hadr.user': {'name': 'same_name'}},
     ])
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.result('lonely')['queries'] == ["CREATE USER [lonely'user] WITHOUT LOGIN"]
     assert not run.result('lonely again')['changed']
     assert run.result('default login')['queries'] == ['CREATE USER [same_name] FOR LOGIN [same_name]']
@@ -96,7 +96,7 @@ def test_in_use_guard_for_a_partner_login_and_user(emulator):
         {'name': 'user', 'mssql.hadr.user': {'name': 'partner_user', 'state': 'absent', 'reconfigure_in_use': True}},
         {'name': 'login', 'mssql.hadr.login': {'name': 'partner', 'state': 'absent', 'reconfigure_in_use': True}},
     ])
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert run.result('user')['queries'] == ['DROP USER [partner_user]']
     assert run.result('login')['queries'] == ['DROP LOGIN [partner]']
     assert login_row(emulator, 'partner') is None
