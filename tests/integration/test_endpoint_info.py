@@ -116,3 +116,22 @@ def test_certificate_topology_as_the_topology_check_reads_it(emulator):
             datetime.datetime.strptime(cert[key], ISO_UTC)   # ISO 8601 UTC, or this raises
     assert own['days_left'] in (9, 10)
     assert [w['code'] for w in info['security_warnings']] == ['certificate_expiring']
+
+
+def test_mirroring_sessions_and_connections(emulator):
+    run = play(emulator, [{'name': 'endpoint', 'mssql.hadr.endpoint': {'port': free_port()}}])
+    assert run.rc == 0, run
+    emulator.ctl('mark-in-use', '--mirroring', 'sales')
+    run = play(emulator, [{'name': 'info', 'mssql.hadr.endpoint_info': {}}])
+    assert run.rc == 0, run
+    info = run.result('info')
+    assert info['endpoint']['in_use'] is True
+    assert len(info['mirroring_sessions']) == 1
+    session = info['mirroring_sessions'][0]
+    assert session['database'] == 'sales' and session['partner_name'].startswith('TCP://')
+    assert session['role'] in ('PRINCIPAL', 'MIRROR') and session['state']
+    connections = info['mirroring_connections']
+    assert sorted(c['is_inbound'] for c in connections) == [False, True]
+    for connection in connections:
+        assert connection['connection_id'] and connection['state']
+        datetime.datetime.strptime(connection['connect_time'], ISO_UTC)

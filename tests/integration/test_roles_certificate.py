@@ -34,19 +34,19 @@ def read_trust(replicas, tmp_path, mode='certificate', *network):
 def test_three_replicas_converge_then_nothing_changes(emulator_factory, tmp_path):
     replicas = start_replicas(emulator_factory, ['sql1', 'sql2', 'sql3'])
     first = run_playbook('certificate_topology.yml', replicas)
-    assert first.rc == 0, first
+    assert first.rc == 0, str(first)
     changed_hosts = set(host for host, _task in changed_tasks(first))
     assert changed_hosts == {'sql1', 'sql2', 'sql3'}
 
     marks = [r.instance.mark_log() for r in replicas]
     second = run_playbook('certificate_topology.yml', replicas)
-    assert second.rc == 0, second
+    assert second.rc == 0, str(second)
     assert changed_tasks(second) == []
     for replica, mark in zip(replicas, marks):
         assert ddl_since(replica, mark) == [], replica.name
 
     run, matrix = verify(replicas, report_path=str(tmp_path / 'report.md'))
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert matrix['ok'] and len(matrix['pairs']) == 6
     assert [r['port'] for r in matrix['replicas']] == [r.endpoint_port for r in replicas]
     report = (tmp_path / 'report.md').read_text()
@@ -68,7 +68,7 @@ def test_check_mode_on_fresh_replicas_changes_nothing(emulator_factory):
     replicas = start_replicas(emulator_factory, ['sql1', 'sql2'])
     marks = [r.instance.mark_log() for r in replicas]
     run = run_playbook('certificate_topology.yml', replicas, check=True)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert changed_tasks(run)  # it predicts the change
     for replica, mark in zip(replicas, marks):
         assert ddl_since(replica, mark) == [], replica.name
@@ -95,7 +95,7 @@ def test_tasks_and_connections_per_replica_do_not_grow_with_the_number_of_replic
         replicas = start_replicas(emulator_factory, ['n%d_%d' % (size, i) for i in range(size)])
         marks = [r.instance.mark_log() for r in replicas]
         run = run_playbook('certificate_topology.yml', replicas)
-        assert run.rc == 0, run
+        assert run.rc == 0, str(run)
         tasks = set(len(run.results_for(r.name)) for r in replicas)
         conns = set(r.connections_since(mark) for r, mark in zip(replicas, marks))
         measured[size] = (tasks, conns)

@@ -23,13 +23,13 @@ def windows_replicas(emulator_factory, third_account='NT Service\\MSSQLSERVER', 
 def test_three_replicas_converge_then_nothing_changes(emulator_factory, tmp_path):
     replicas = windows_replicas(emulator_factory)
     first = run_playbook('windows_topology.yml', replicas)
-    assert first.rc == 0, first
+    assert first.rc == 0, str(first)
     second = run_playbook('windows_topology.yml', replicas)
-    assert second.rc == 0, second
+    assert second.rc == 0, str(second)
     assert changed_tasks(second) == []
 
     run, matrix = verify(replicas)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     assert matrix['ok'] and {p['authentication'] for p in matrix['pairs']} == {'windows'}
 
     # sql3 runs as a virtual account: its partners granted its computer account
@@ -47,11 +47,11 @@ def test_same_service_account_everywhere_needs_no_login(emulator_factory):
                    for n in ('sql1', 'sql2'))
     replicas = start_replicas(emulator_factory, ['sql1', 'sql2'], **options)
     run = run_playbook('windows_topology.yml', replicas)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     for replica in replicas:
         assert replica.query("SELECT name FROM sys.server_principals WHERE name = 'CONTOSO\\svc_all'") == []
     run, matrix = verify(replicas)
-    assert run.rc == 0 and matrix['ok'], run
+    assert run.rc == 0 and matrix['ok'], str(run)
 
 
 @pytest.mark.parametrize('account', ['LocalSystem', 'NT AUTHORITY\\LOCAL SERVICE', '.\\localsvc'])

@@ -20,7 +20,7 @@ STEP_STATEMENTS = {
 def topology_in_use(emulator_factory):
     replicas = start_replicas(emulator_factory, ['sql1', 'sql2', 'sql3'])
     run = run_playbook('certificate_topology.yml', replicas)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     for replica in replicas:
         replica.instance.ctl('mark-in-use', '--availability-group', 'ag1')
     return replicas
@@ -38,7 +38,7 @@ def certificates(replica):
 
 def assert_verified(replicas):
     run, matrix = verify(replicas)
-    assert run.rc == 0 and matrix['ok'], run
+    assert run.rc == 0 and matrix['ok'], str(run)
 
 
 def test_rotation_step_by_step_with_verify_between_then_again(topology_in_use):
@@ -47,7 +47,7 @@ def test_rotation_step_by_step_with_verify_between_then_again(topology_in_use):
     assert all(len(c) == 3 for c in before.values()), before  # own + one copy per partner
     for step in STEPS:
         run = run_playbook('rotate_certificates.yml', replicas, extra_vars={'hadr_rotation_id': 'r1'}, tags=[step])
-        assert run.rc == 0, run
+        assert run.rc == 0, str(run)
         assert changed_tasks(run), step
         assert_verified(replicas)
     for replica in replicas:
@@ -56,18 +56,18 @@ def test_rotation_step_by_step_with_verify_between_then_again(topology_in_use):
         assert '%s_hadr' % replica.name not in certificates(replica)
 
     again = run_playbook('rotate_certificates.yml', replicas, extra_vars={'hadr_rotation_id': 'r1'})
-    assert again.rc == 0, again
+    assert again.rc == 0, str(again)
     assert changed_tasks(again) == []  # the same rotation again: nothing left to do
 
     second = run_playbook('rotate_certificates.yml', replicas, extra_vars={'hadr_rotation_id': 'r2'})
-    assert second.rc == 0, second
+    assert second.rc == 0, str(second)
     assert_verified(replicas)
     for replica in replicas:
         assert endpoint_certificate(replica) == '%s_hadr_r2' % replica.name
         assert len(certificates(replica)) == 3
     # the topology role keeps the rotated certificate
     role = run_playbook('certificate_topology.yml', replicas)
-    assert role.rc == 0 and changed_tasks(role) == [], role
+    assert role.rc == 0 and changed_tasks(role) == [], str(role)
 
 
 @pytest.mark.parametrize('step', STEPS)
@@ -76,13 +76,13 @@ def test_rotation_interrupted_at_each_step_then_run_again(topology_in_use, step)
     victim = replicas[1]
     victim.instance.ctl('fault', '--match', STEP_STATEMENTS[step], '--action', 'drop', '--times', '1')
     interrupted = run_playbook('rotate_certificates.yml', replicas, extra_vars={'hadr_rotation_id': 'x1'})
-    assert interrupted.rc != 0, interrupted
+    assert interrupted.rc != 0, str(interrupted)
     failed = [r for r in interrupted.records if r.get('failed')]
     assert failed and failed[0]['host'] == victim.name, failed
     assert_verified(replicas)  # an interrupted rotation never leaves a broken pair behind
 
     rerun = run_playbook('rotate_certificates.yml', replicas, extra_vars={'hadr_rotation_id': 'x1'})
-    assert rerun.rc == 0, rerun
+    assert rerun.rc == 0, str(rerun)
     assert_verified(replicas)
     for replica in replicas:
         assert endpoint_certificate(replica) == '%s_hadr_x1' % replica.name

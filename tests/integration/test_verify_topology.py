@@ -25,16 +25,16 @@ def partner_login(replica, partner):
 def topology(emulator_factory):
     replicas = start_replicas(emulator_factory, ['sql1', 'sql2', 'sql3'])
     run = run_playbook('certificate_topology.yml', replicas)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     run, matrix = verify(replicas)
-    assert run.rc == 0 and matrix['ok'], run
+    assert run.rc == 0 and matrix['ok'], str(run)
     return replicas
 
 
 def assert_verify_names(replicas, expected, tmp_path):
     report = tmp_path / 'report.md'
     run, matrix = verify(replicas, report_path=str(report))
-    assert run.rc != 0, run
+    assert run.rc != 0, str(run)
     assert broken_pairs(matrix) == expected
     failure = [r for r in run.records if r['task'] == 'Fail when a pair of replicas cannot authenticate']
     assert len(failure) == 1 and failure[0]['failed']
@@ -46,9 +46,9 @@ def assert_verify_names(replicas, expected, tmp_path):
 
 def repair_and_verify(replicas):
     run = run_playbook('certificate_topology.yml', replicas)
-    assert run.rc == 0, run
+    assert run.rc == 0, str(run)
     run, matrix = verify(replicas)
-    assert run.rc == 0 and matrix['ok'], run
+    assert run.rc == 0 and matrix['ok'], str(run)
 
 
 def test_one_missing_connect_grant(topology, tmp_path):
