@@ -1,6 +1,5 @@
 """The Engine: sessions, batches, the catalog connection, and the functions SELECT calls back into."""
 import contextlib
-import datetime
 import hashlib
 import os
 import re
@@ -277,7 +276,7 @@ class Engine:
             result = stmt.run(xc)
         except SqlError as exc:
             result = StatementResult(error=exc)
-        except Exception as exc:   # an SqlError raised inside a SQLite function arrives wrapped
+        except Exception:   # an SqlError raised inside a SQLite function arrives wrapped
             if self.pending_error is not None:
                 result = StatementResult(error=self.pending_error)
             else:

@@ -9,7 +9,7 @@ import datetime
 import re
 import uuid
 
-from .catalog import format_datetime, parse_datetime
+from .catalog import format_datetime
 from .errors import SqlError
 from . import types as T
 

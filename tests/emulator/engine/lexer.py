@@ -93,7 +93,6 @@ def tokenize(sql):
             continue
         m = _SIMPLE.match(sql, i)
         if not m:
-            tok = Token('op', c, c, i)
             from .errors import syntax_near
             raise syntax_near(c, False)
         kind = m.lastgroup

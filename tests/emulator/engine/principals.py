@@ -6,7 +6,7 @@ import struct
 from . import catalog
 from .core import StatementResult, hash_password, valid_password_hash
 from .errors import SqlError, err, cannot, not_implemented, no_permission
-from .statements import Stmt, require_sysadmin
+from .statements import Stmt
 from .tokens import check_sysname
 
 LANGUAGES = ('us_english', 'english', 'british')
