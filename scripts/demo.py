@@ -9,6 +9,7 @@ The inventory handed to the playbooks is described in docs/dev/contracts.md ("De
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,11 +23,13 @@ sys.path.insert(0, REPO)
 
 from tests.support import collection_path  # noqa: E402  (needs REPO on sys.path)
 
-OUT = os.path.join(REPO, 'demo-output')
+OUT = os.environ.get('MSSQL_HADR_DEMO_OUTPUT') or os.path.join(REPO, 'demo-output')
 INSTANCES = ('sql1', 'sql2', 'sql3')
 SA_PASSWORD = 'Emul@tor-Passw0rd'   # the emulator's documented default (tests.emulator.fixtures)
-PLAYBOOKS = ('playbooks/certificate_topology.yml', 'playbooks/verify_topology.yml')
+MASTER_KEY_PASSWORD = 'Demo-Master-Key-Passw0rd!'
+PLAYBOOKS = ('certificate_topology', 'verify_topology')   # playbooks/NAME.yml, run as mssql.hadr.NAME
 START_TIMEOUT = 30
+RECAP = re.compile(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)\s')
 
 # What the demo reads back from each instance once the playbooks ran.
 STATE_QUERIES = (
@@ -38,9 +41,11 @@ STATE_QUERIES = (
                      "WHERE name NOT LIKE '##%'"),
     ('logins', "SELECT name, type_desc FROM sys.server_principals "
                "WHERE type IN ('S', 'C', 'U') AND name NOT LIKE '##%' AND name <> 'sa'"),
-    ('CONNECT grants', "SELECT pr.name AS grantee, pe.state_desc FROM sys.server_permissions pe "
-                       "JOIN sys.server_principals pr ON pr.principal_id = pe.grantee_principal_id "
-                       "WHERE pe.class = 105 AND pe.permission_name = 'CONNECT'"),
+    ('CONNECT grants on the mirroring endpoint',
+     "SELECT pr.name AS grantee, pe.state_desc FROM sys.server_permissions pe "
+     "JOIN sys.server_principals pr ON pr.principal_id = pe.grantee_principal_id "
+     "JOIN sys.database_mirroring_endpoints e ON e.endpoint_id = pe.major_id "
+     "WHERE pe.class = 105 AND pe.permission_name = 'CONNECT'"),
 )
 
 
@@ -77,6 +82,7 @@ class Instance:
     def __init__(self, name):
         self.name = name
         self.port = free_port()
+        self.endpoint_port = free_port()
         self.data = os.path.join(OUT, name, 'data')
         self.log = os.path.join(OUT, name, 'requests.jsonl')
         self.console = os.path.join(OUT, name, 'console.log')
@@ -132,39 +138,75 @@ class Instance:
 
 
 def write_inventory(instances):
+    """The replicas as the playbooks expect them (hadr_* variables, see the playbooks' headers)."""
     hosts = {}
     for inst in instances:
         hosts[inst.name] = {
             'ansible_connection': 'local',
             'ansible_python_interpreter': sys.executable,
-            'mssql_login_host': '127.0.0.1',
-            'mssql_login_port': inst.port,
-            'mssql_login_user': 'sa',
-            'mssql_login_password': SA_PASSWORD,
-            'mssql_odbc_driver': 'FreeTDS',
-            'mssql_encrypt': False,
-            'mssql_endpoint_fqdn': '127.0.0.1',
+            'hadr_sql_host': '127.0.0.1',
+            'hadr_sql_port': inst.port,
+            'hadr_sql_user': 'sa',
+            'hadr_sql_password': SA_PASSWORD,
+            'hadr_sql_odbc_driver': 'FreeTDS',
+            'hadr_sql_encrypt': False,
+            'hadr_endpoint_fqdn': '127.0.0.1',
+            'hadr_endpoint_port': inst.endpoint_port,   # all three share this computer
         }
     path = os.path.join(OUT, 'inventory.json')
     with open(path, 'w') as handle:
-        json.dump({'all': {'children': {'replicas': {'hosts': hosts}}}}, handle, indent=2)
+        json.dump({'all': {
+            'vars': {
+                'hadr_master_key_password': MASTER_KEY_PASSWORD,
+                'hadr_firewall': False,   # the demo never touches this computer's firewall
+                'hadr_report_path': os.path.join(OUT, 'trust-report.md'),
+            },
+            'hosts': hosts,
+        }}, handle, indent=2)
     return path
 
 
-def run_playbooks(inventory):
-    """Run each demo playbook that exists; return False when one failed."""
+def playbook_exists(name):
+    return os.path.exists(os.path.join(REPO, 'playbooks', name + '.yml'))
+
+
+def run_playbook(name, inventory):
+    """Run playbooks/NAME.yml by its collection name; return (rc, changed count per host)."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_path(), ANSIBLE_FORCE_COLOR='0')
     playbook_bin = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
-    for playbook in PLAYBOOKS:
-        path = os.path.join(REPO, playbook)
-        if not os.path.exists(path):
-            missing(playbook, 'the playbook does not exist in this checkout')
+    say('--- ansible-playbook -i %s mssql.hadr.%s' % (os.path.relpath(inventory, REPO), name))
+    proc = subprocess.Popen([playbook_bin, '-i', inventory, 'mssql.hadr.' + name], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    changed = {}
+    for line in proc.stdout:   # shown as it comes; the PLAY RECAP lines give the changed counts
+        sys.stdout.write(line)
+        match = RECAP.match(line)
+        if match:
+            changed[match.group(1)] = int(match.group(2))
+    sys.stdout.flush()
+    return proc.wait(), changed
+
+
+def run_playbooks(inventory):
+    """Topology (twice: the second run must change nothing), then verification; False on failure."""
+    steps = [('certificate_topology', 'build the certificate topology'),
+             ('certificate_topology', 'run it again: a second run changes nothing'),
+             ('verify_topology', 'check that every replica can authenticate to every other one')]
+    for index, (name, purpose) in enumerate(steps):
+        if not playbook_exists(name):
+            if index != 1:
+                missing('playbooks/%s.yml' % name, 'the playbook does not exist in this checkout')
             continue
-        say('--- ansible-playbook %s' % playbook)
-        rc = subprocess.call([playbook_bin, '-i', inventory, path], cwd=REPO, env=env)
+        say('=== step %d: %s' % (index + 1, purpose))
+        rc, changed = run_playbook(name, inventory)
         if rc != 0:
-            say('--- %s failed with exit code %d' % (playbook, rc))
+            say('=== step %d FAILED: mssql.hadr.%s exited with code %d' % (index + 1, name, rc))
             return False
+        if index == 1:
+            if any(changed.values()) or not changed:
+                say('=== step 2 FAILED: the second run reported changes: %s' % changed)
+                return False
+            say('=== step 2: changed=0 on %s' % ', '.join(sorted(changed)))
     return True
 
 
@@ -184,7 +226,10 @@ def show_state(instances):
                 except pyodbc.Error as exc:
                     say('    %s: query failed: %s' % (title, exc.args[-1]))
                     continue
-                say('    %s: %s' % (title, 'none' if not rows else ''))
+                if not rows:
+                    say('    %s: none' % title)
+                    continue
+                say('    %s (%s):' % (title, ', '.join(column[0] for column in rows[0].cursor_description)))
                 for row in rows:
                     say('      ' + ' | '.join(str(value) for value in row))
         finally:
@@ -196,9 +241,9 @@ def main():
     if not emulator_available():
         missing('the SQL Server emulator', 'tests/emulator/__main__.py does not exist yet, so no instance '
                 'can start; nothing else can run without it')
-        for playbook in PLAYBOOKS:
-            if not os.path.exists(os.path.join(REPO, playbook)):
-                missing(playbook, 'the playbook does not exist in this checkout')
+        for name in PLAYBOOKS:
+            if not playbook_exists(name):
+                missing('playbooks/%s.yml' % name, 'the playbook does not exist in this checkout')
         say('demo incomplete: see NOT AVAILABLE YET above')
         return 0
 
@@ -210,7 +255,7 @@ def main():
         for inst in instances:
             inst.start()
         for inst in instances:
-            say('  %s: %s' % (inst.name, inst.wait_listening()))
+            say('  %s: %s (endpoint port %d)' % (inst.name, inst.wait_listening(), inst.endpoint_port))
         inventory = write_inventory(instances)
         ok = run_playbooks(inventory)
         show_state(instances)
@@ -220,9 +265,13 @@ def main():
         for inst in instances:
             inst.stop()
         say('instances stopped; their data, request logs and console output are in %s' % OUT)
-    absent = [p for p in PLAYBOOKS if not os.path.exists(os.path.join(REPO, p))]
+    absent = ['playbooks/%s.yml' % name for name in PLAYBOOKS if not playbook_exists(name)]
     if absent:
         say('demo incomplete: not available yet: %s' % ', '.join(absent))
+    elif ok:
+        report = os.path.join(OUT, 'trust-report.md')
+        say('demo complete: certificate topology built, second run unchanged, trust verified%s'
+            % ('; report: %s' % report if os.path.exists(report) else ''))
     return 0 if ok else 1
 
 
