@@ -22,8 +22,14 @@ def task(title, check=False, **params):
     return {'name': title, 'mssql.hadr.firewall': params, 'check_mode': check, 'diff': True}
 
 
-def run_tasks(sandbox, tasks):
-    """Run the tasks in one play on the sandbox's server side; return the list of result dicts."""
+class Results(list):
+    """Per-task results, plus the playbook's output in `.stdout`."""
+    stdout = ''
+
+
+def run_tasks(sandbox, tasks, verbosity=0):
+    """Run the tasks in one play on the sandbox's server side (on the host itself when sandbox is
+    None); return the list of result dicts."""
     with tempfile.TemporaryDirectory(prefix='mssql-hadr-fwpb-') as tmp:
         out = os.path.join(tmp, 'results.json')
         play_tasks = []
@@ -39,10 +45,13 @@ def run_tasks(sandbox, tasks):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_path(), ANSIBLE_NOCOLOR='1',
                    ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
                    ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-        proc = run(sandbox.enter() + [ANSIBLE_PLAYBOOK, '-i', 'localhost,', '-c', 'local', path],
+        prefix = sandbox.enter() if sandbox else []
+        proc = run(prefix + [ANSIBLE_PLAYBOOK, '-i', 'localhost,', '-c', 'local', path] + ['-v'] * verbosity,
                    check=False, env=env)
         if proc.returncode != 0 or not os.path.exists(out):
             raise AssertionError('ansible-playbook failed (rc=%d)\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr))
         with open(out) as handle:
             results = json.load(handle)
-        return [dict(results['r%d' % i], task=t['name']) for i, t in enumerate(tasks)]
+        found = Results(dict(results['r%d' % i], task=t['name']) for i, t in enumerate(tasks))
+        found.stdout = proc.stdout
+        return found

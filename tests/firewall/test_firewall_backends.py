@@ -155,7 +155,10 @@ def test_nftables_dropping_chain_fail_mode_and_errors(sandbox):
         task('host bits', port=P1, remote_addresses=['10.77.0.2/24']),
         task('any mixed', port=P1, remote_addresses=['any', ALLOWED_V4]),
         task('bad name', port=P1, name='x"; flush ruleset'),
-    ])
+    ], verbosity=3)
+    # A Linux host runs firewall.py, although Ansible would otherwise pick firewall.ps1 (sorted first).
+    used = [line for line in r.stdout.splitlines() if 'Using module file' in line and '/firewall.' in line]
+    assert used and all(line.endswith('/plugins/modules/firewall.py') for line in used), used
     assert ok(r[0], True)['name'] == 'mssql.hadr endpoint 5022'
     assert r[0]['rules'] == rules(P1, ['any'])
     assert r[1]['failed'] and 'inet filter input' in r[1]['msg'] and 'nftables_existing_chains' in r[1]['msg']
@@ -179,3 +182,16 @@ def test_nftables_dropping_chain_fail_mode_and_errors(sandbox):
     ''')
     r = run_tasks(sandbox, [task('nothing installed', port=P1)])
     assert r[0]['failed'] and 'No supported firewall found' in r[0]['msg']
+
+
+def test_powershell_hosts_get_the_windows_implementation():
+    """Linux hosts run firewall.py (every test above); a host with a PowerShell shell gets firewall.ps1.
+
+    No PowerShell exists here, so the run fails - the point is which implementation Ansible tried.
+    Check mode, so nothing could change even if it ran.
+    """
+    windows = dict(task('windows host', check=True, port=P1), vars={'ansible_shell_type': 'powershell'})
+    r = run_tasks(None, [windows], verbosity=3)
+    assert r[0]['failed'] and 'PowerShell: not found' in r[0]['module_stderr'], r[0]
+    used = [line for line in r.stdout.splitlines() if 'Using module file' in line]
+    assert used[0].endswith('/plugins/modules/firewall.ps1'), used   # the others are the collect task's
