@@ -34,7 +34,7 @@ def h(tmp_path):
     harness.close()
 
 
-@pytest.mark.parametrize('case', _cases('endpoints.json', 'logins_grants.json'))
+@pytest.mark.parametrize('case', _cases('endpoints.json', 'logins_grants.json', 'certificates.json'))
 def test_documented_example(h, case):
     port = free_port()
     for batch in case.get('setup', []):
