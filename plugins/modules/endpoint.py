@@ -309,13 +309,15 @@ def check_before_ddl(module, state, desired, fields):
             raise ModuleFailure("Port %d is already used by endpoint '%s'; choose another port."
                                 % (desired['port'], row['name']), option='port')
     if desired['certificate']:
-        problem = ep.certificate_problem(ep.find_by_name(state['certificates'], desired['certificate']))
+        row = ep.find_by_name(state['certificates'], desired['certificate'])
+        problem = ep.certificate_problem(row)
         names_certificate = state['current'] is None or bool(
             set(fields) & {'authentication', 'windows_protocol', 'certificate'})
         if problem and names_certificate:
-            raise ModuleFailure("Certificate '%s' cannot serve the endpoint: %s. SQL Server would refuse it (28055). "
+            raise ModuleFailure("Certificate '%s' cannot serve the endpoint: %s (SQL Server would answer %s). "
                                 "Use a certificate in master whose private key is protected by the master key and "
-                                "that is valid now (see mssql.hadr.certificate)." % (desired['certificate'], problem),
+                                "that is valid now (see mssql.hadr.certificate)."
+                                % (desired['certificate'], problem, 15151 if row is None else 28055),
                                 option='certificate')
         if problem:
             module.warn("The endpoint's certificate '%s' cannot serve new connections: %s."
