@@ -23,9 +23,10 @@ def endpoint_connect_allowed(engine, principal_id, endpoint_id):
 
 
 def has_perms_by_name(engine, session, securable, securable_class, permission):
-    if securable_class is None or permission is None:
+    if permission is None:
         return None
-    cls = str(securable_class).upper()
+    # HAS_PERMS_BY_NAME(NULL, NULL, 'perm') asks about the server (documented usage)
+    cls = 'SERVER' if securable_class is None and securable is None else str(securable_class).upper()
     perm = str(permission).upper()
     pid = session.principal_id
     if cls == 'SERVER':

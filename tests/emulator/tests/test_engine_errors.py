@@ -246,6 +246,12 @@ def test_non_sysadmin_gets_permission_errors(h):
     assert h.value("SELECT HAS_PERMS_BY_NAME('ep', 'ENDPOINT', 'CONNECT')", session=app) == 0
     h.ok('GRANT CONNECT ON ENDPOINT::ep TO app')
     assert h.value("SELECT HAS_PERMS_BY_NAME('ep', 'ENDPOINT', 'CONNECT')", session=app) == 1
+    assert h.value("SELECT HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE')", session=app) == 0
+    assert h.value("SELECT HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE')") == 1
+    assert h.value("SELECT IS_SRVROLEMEMBER('sysadmin')", session=app) == 0
+    h.ok('ALTER SERVER ROLE sysadmin ADD MEMBER app')
+    assert h.value("SELECT IS_SRVROLEMEMBER('sysadmin')", session=app) == 1
+    h.ok("CREATE LOGIN made_by_app WITH PASSWORD = 'Str0ng!Passw0rd'", session=app)
 
 
 def test_18456_login_failures(h):
