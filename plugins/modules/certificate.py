@@ -99,7 +99,7 @@ seealso:
   - module: mssql.hadr.partner_trust
   - module: mssql.hadr.endpoint
 author:
-  - mssql.hadr developers
+  - mssql.hadr developers (@mssql-hadr)
 '''
 
 EXAMPLES = r'''
@@ -135,8 +135,8 @@ certificate:
     subject: {description: Subject as SQL Server shows it., type: str}
     issuer: {description: Issuer as SQL Server shows it., type: str}
     serial: {description: Serial number as SQL Server shows it., type: str}
-    start_date: {description: Start of validity, ISO 8601 UTC., type: str}
-    expiry_date: {description: End of validity, ISO 8601 UTC., type: str}
+    start_date: {description: 'Start of validity, ISO 8601 UTC.', type: str}
+    expiry_date: {description: 'End of validity, ISO 8601 UTC.', type: str}
     days_to_expiry: {description: Whole days until expiry (negative once expired)., type: int}
     has_private_key: {description: Whether SQL Server holds the private key., type: bool}
     private_key_encryption: {description: "none, master_key, password or service_master_key.", type: str}

@@ -95,7 +95,7 @@ seealso:
   - module: mssql.hadr.partner_trust
   - module: mssql.hadr.endpoint_permission
 author:
-  - mssql.hadr developers
+  - mssql.hadr developers (@mssql-hadr)
 '''
 
 EXAMPLES = r'''

@@ -56,7 +56,7 @@ options:
 seealso:
   - module: mssql.hadr.certificate
 author:
-  - mssql.hadr developers
+  - mssql.hadr developers (@mssql-hadr)
 '''
 
 EXAMPLES = r'''

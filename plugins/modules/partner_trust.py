@@ -101,7 +101,7 @@ seealso:
   - module: mssql.hadr.certificate
   - module: mssql.hadr.endpoint_permission
 author:
-  - mssql.hadr developers
+  - mssql.hadr developers (@mssql-hadr)
 '''
 
 EXAMPLES = r'''
@@ -142,7 +142,7 @@ partners:
     login: {description: Its login., type: str}
     user: {description: Its user in master (certificate topology; null otherwise)., type: str}
     certificate: {description: Name of the certificate with the given thumbprint (certificate topology)., type: str}
-    thumbprint: {description: Thumbprint of the given certificate, lowercase hex., type: str}
+    thumbprint: {description: 'Thumbprint of the given certificate, lowercase hex.', type: str}
     changed: {description: Whether anything changed for this partner., type: bool}
     actions: {description: "What changed: created login, created user, imported certificate, granted CONNECT, ...", type: list, elements: str}
     removed_certificates: {description: Certificates dropped by remove_other_certificates., type: list, elements: str}
@@ -400,7 +400,7 @@ def run_partner_trust(module, conn, changes):
     for result in results:
         entry = {'login': True, 'connect': True}
         if result['user']:
-            owned = [t for t in before[result['name']]['certificates']]
+            owned = list(before[result['name']]['certificates'])
             if result['thumbprint'] not in owned:
                 owned.append(result['thumbprint'])
             if params['remove_other_certificates']:

@@ -60,7 +60,7 @@ seealso:
   - module: mssql.hadr.certificate
   - module: mssql.hadr.partner_trust
 author:
-  - mssql.hadr developers
+  - mssql.hadr developers (@mssql-hadr)
 '''
 
 EXAMPLES = r'''
@@ -89,8 +89,8 @@ user:
   contains:
     name: {description: User name., type: str}
     database: {description: Database., type: str}
-    login: {description: Login the user maps to, or null., type: str}
-    certificate: {description: Certificate the user maps to, or null., type: str}
+    login: {description: 'Login the user maps to, or null.', type: str}
+    certificate: {description: 'Certificate the user maps to, or null.', type: str}
     without_login: {description: Whether the user has no login., type: bool}
   sample: {name: partner_b_user, database: master, login: partner_b_login, certificate: null, without_login: false}
 queries:
