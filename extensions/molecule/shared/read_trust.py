@@ -11,11 +11,13 @@ own service account or a login with CONNECT on B's endpoint. Prints one line per
 when a pair is not trusted, or when an endpoint is missing, stopped or uses the other authentication.
 """
 import json
+import os
 import sys
 
 import pyodbc
 
-SA_PASSWORD = 'Emul@tor-Passw0rd'
+# The emulator's documented default; the docker scenario passes its own in MSSQL_SA_PASSWORD.
+SA_PASSWORD = os.environ.get('MSSQL_SA_PASSWORD', 'Emul@tor-Passw0rd')
 
 ENDPOINT = ("SELECT e.endpoint_id, e.name, e.state_desc, e.connection_auth_desc, e.certificate_id, t.port "
             "FROM sys.database_mirroring_endpoints e JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id")
