@@ -261,7 +261,9 @@ def with_url(endpoint, sessions, fqdn, machine):
         return None
     result = dict(endpoint)
     result['in_use'] = bool(sessions)
-    host = fqdn or (endpoint['listener_ip'] if endpoint['listener_ip'] != 'ALL' else machine)
+    address = endpoint['listener_ip']
+    specific = address != 'ALL' and not ipaddress.ip_address(address).is_unspecified   # 0.0.0.0 / :: mean all
+    host = fqdn or (address if specific else machine)
     result['url'] = endpoint_url(host, endpoint['port'])
     return result
 

@@ -213,6 +213,12 @@ def test_formatting_helpers():
     assert ep.hex_lower(b'\xab\x01') == 'ab01'
     assert ep.endpoint_url('host.example.com', 5022) == 'TCP://host.example.com:5022'
     assert ep.endpoint_url('fe80::1', 5022) == 'TCP://[fe80::1]:5022'
+    endpoint = {'listener_ip': '0.0.0.0', 'port': 5022}
+    assert ep.with_url(endpoint, [], None, 'SQL1')['url'] == 'TCP://SQL1:5022'
+    assert ep.with_url(dict(endpoint, listener_ip='10.0.0.5'), [], None, 'SQL1')['url'] == 'TCP://10.0.0.5:5022'
+    assert ep.with_url(dict(endpoint, listener_ip='10.0.0.5'), ['x'], 'a.example', 'SQL1') == dict(
+        endpoint, listener_ip='10.0.0.5', in_use=True, url='TCP://a.example:5022')
+    assert ep.with_url(None, [], None, 'SQL1') is None
     pem = ep.pem_certificate(b'\x30' * 100)
     assert pem.startswith('-----BEGIN CERTIFICATE-----\n') and pem.endswith('-----END CERTIFICATE-----\n')
     assert max(len(line) for line in pem.splitlines()) == 64
