@@ -1,4 +1,10 @@
-"""The printed and Markdown forms of the trust matrix, and the Mermaid diagram in the report."""
+"""The printed and Markdown forms of the trust matrix, and the Mermaid diagram in the report.
+
+parse_mermaid accepts only the line shapes we emit. Those shapes (nodes with #quot;/#lt;/#gt;/#124;/#35;
+entities, `-->|"..."|` and `<-->|"..."|` links, linkStyle) were also checked once by hand with mermaid
+11's own parser (node + jsdom, `mermaid.parse`), which accepted a healthy and a broken diagram and
+rejected an unquoted label with a quote in it; that check needs npm packages the test run does not have.
+"""
 import re
 
 from ansible_collections.mssql.hadr.plugins.module_utils._topology import trust_matrix
