@@ -19,7 +19,7 @@ def with_endpoint(emulator):
 
 def test_grant_check_mode_idempotence_and_round_trips(with_endpoint):
     emulator = with_endpoint
-    logins = ['sql]2; --', "o'brien", 'partner3']
+    logins = ['sql]2; --', "o'brien", 'partner3', 'Ünïcødé_登录']
     create_logins(emulator, *logins)
     mark = emulator.mark_log()
     run = play(emulator, [
