@@ -117,8 +117,12 @@ gate_lint() {
 
 gate_docs() {
     sync_copy
-    cd "$COPY"
-    antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .
+    (cd "$COPY" && antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .)
+    # the committed, generated plugin documentation must match the plugins (docs/generated/)
+    if [ -f "$REPO/scripts/check_docs.sh" ]; then
+        echo "--- docs: docs/generated is up to date (scripts/check_docs.sh)"
+        bash "$REPO/scripts/check_docs.sh"
+    fi
 }
 
 gate_build() {
