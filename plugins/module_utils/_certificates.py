@@ -458,7 +458,7 @@ def run_certificate(module, conn, changes):
         warning = expiry_warning(after['name'], after['expiry_date'], after['days_to_expiry'], params['warn_days'])
         if warning:
             module.warn(warning)
-    result = {'certificate': after, 'action': action}
+    result = {'certificate': after, 'operation': action}
     slim = {key: value for key, value in (after or {}).items() if key not in ('pem', 'der_base64')}
     before = {key: value for key, value in (current or {}).items() if key not in ('pem', 'der_base64')}
     result.update(diff_result(module, _view(before or None, spec['name']), _view(slim or None, spec['name'])))

@@ -144,7 +144,7 @@ certificate:
     owner: {description: Owning database user., type: str}
     pem: {description: The public certificate as PEM., type: str}
     der_base64: {description: The public certificate as base64 DER., type: str}
-action:
+operation:
   description: "What was done: none, create, replace, add_private_key, owner or drop."
   returned: always
   type: str

@@ -60,7 +60,7 @@ def test_generated_certificate_needs_the_master_key_then_is_idempotent(emulator)
     assert _certs.certificate_der(_certs.load_certificate(cert['pem'])) == der_bytes
     assert bytes(catalog(emulator, 'sql1_endpoint_cert')['thumbprint']).hex() == cert['thumbprint']
     again = run.result('again')
-    assert not again['changed'] and again['certificate'] == cert and again['action'] == 'none'
+    assert not again['changed'] and again['certificate'] == cert and again['operation'] == 'none'
     trips = per_connection(emulator, mark)
     assert ddl_in(trips[0]) == [] and ddl_in(trips[2]) == [] and ddl_in(trips[4]) == [] and len(trips[4]) == 1
 
@@ -106,7 +106,7 @@ def test_replace_owner_and_guards(emulator):
     assert 'different certificate' in run.result('different')['msg'] and 'replace: true' in run.result('different')['msg']
     assert "already in database 'master' as 'peer'" in run.result('same cert other name')['msg']
     replaced = run.result('replace')
-    assert replaced['action'] == 'replace' and replaced['queries'][0] == 'DROP CERTIFICATE [peer]'
+    assert replaced['operation'] == 'replace' and replaced['queries'][0] == 'DROP CERTIFICATE [peer]'
     assert replaced['certificate']['thumbprint'] == _certs.thumbprint(der(two))
     execute(emulator, 'CREATE LOGIN [peer_login] FROM CERTIFICATE [peer]')
     run = play(emulator, [
