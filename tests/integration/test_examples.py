@@ -19,8 +19,12 @@ from tests.unit.awx_credential import inject, load_type
 pytestmark = pytest.mark.slow
 EXAMPLE = os.path.join(REPO_ROOT, 'docs', 'examples', 'module_defaults.yml')
 PARTNER_PASSWORD = 'Partn3r-Example-Pw!'
-TASKS = ('Mirroring endpoint with Windows authentication and AES encryption', 'SQL login for the partner',
+MASTER_KEY_PASSWORD = 'Example-Master-Key-Pw1!'
+TASKS = ('Master key in master (protects the endpoint certificate\'s private key)',
+         'The instance\'s own endpoint certificate',
+         'Mirroring endpoint with certificate authentication and AES encryption', 'SQL login for the partner',
          'Let the partner connect to the endpoint')
+EXTRA = {'partner_login_password': PARTNER_PASSWORD, 'example_master_key_password': MASTER_KEY_PASSWORD}
 
 
 def endpoint_port():
@@ -77,13 +81,14 @@ def check_outcome(run, inventory, instances, changed):
         assert shown == 'TCP://127.0.0.1:%d accepts %s' % (port, ', '.join(info['connect_grantees']))
         assert instance.sa_password not in run.stdout + run.stderr
     assert PARTNER_PASSWORD not in run.stdout + run.stderr
+    assert MASTER_KEY_PASSWORD not in run.stdout + run.stderr
     assert '[WARNING]' not in run.stderr, run.stderr
 
 
 def test_connection_from_inventory_then_nothing_changes(emulator_factory):
     instances = {'sql1': emulator_factory(server_name='SQL1'), 'sql2': emulator_factory(server_name='SQL2')}
     inventory = inventory_for(instances)
-    extra = {'partner_login_password': PARTNER_PASSWORD}
+    extra = EXTRA
     check_outcome(run_playbook(EXAMPLE, inventory, extra), inventory, instances, changed=True)
     check_outcome(run_playbook(EXAMPLE, inventory, extra), inventory, instances, changed=False)
 
@@ -96,7 +101,7 @@ def test_login_from_the_awx_credential_environment(emulator_factory, tmp_path):
     credential = {'host': 'credential-host.invalid', 'port': '1', 'username': 'sa',
                   'password': instances['sql1'].sa_password, 'encrypt': 'false'}
     env = inject(inputs, injectors, credential, private_dir=str(tmp_path))
-    run = run_playbook(EXAMPLE, inventory, {'partner_login_password': PARTNER_PASSWORD}, env=env)
+    run = run_playbook(EXAMPLE, inventory, EXTRA, env=env)
     check_outcome(run, inventory, instances, changed=True)
 
 
@@ -104,7 +109,7 @@ def test_without_any_login_the_error_names_the_fix(emulator_factory):
     instances = {'sql1': emulator_factory(server_name='SQL1')}
     inventory = inventory_for(instances, with_login=False)
     env = {'MSSQL_USER': '', 'MSSQL_PASSWORD': ''}   # an AWX credential with no login filled in
-    run = run_playbook(EXAMPLE, inventory, {'partner_login_password': PARTNER_PASSWORD}, env=env)
+    run = run_playbook(EXAMPLE, inventory, EXTRA, env=env)
     assert run.rc != 0, str(run)
-    failed = run.result('Mirroring endpoint with Windows authentication and AES encryption', host='sql1')
+    failed = run.result(TASKS[0], host='sql1')
     assert failed['failed'] and 'login_user is required' in failed['msg'] and 'MSSQL_USER' in failed['msg']
