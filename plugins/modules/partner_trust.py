@@ -363,7 +363,8 @@ class TrustPlan:
                 dropped.append('certificate %s' % row['name'])
             self.statements += principals.plan_drop_user(user, [], 'master')
             dropped.append('user %s' % user['name'])
-        current = principals.parse_login(principals.find(self.logins, login))
+        # The login holds CONNECT, so it exists; its row was not read (only listed partners' logins are).
+        current = principals.parse_login(principals.find(self.logins, login)) or {'name': login}
         self.statements += principals.plan_drop_login(current, [])
         dropped.append('login %s' % login)
         return dropped
