@@ -218,7 +218,8 @@ class TdsServer(socketserver.ThreadingTCPServer):
         self.tls_context = tls_context
         self.strict_tls_context = strict_tls_context
         self.connection_ids = itertools.count(1)
-        # connection id -> 'none' | 'login-only' | 'full' | 'strict' (TLS negotiated; read by the TLS tests)
+        # connection id -> (mode, TLS version): mode 'none' | 'login-only' | 'full' | 'strict', version
+        # e.g. 'TLSv1.2' or None; what was negotiated, read by the TLS tests
         self.connection_security = {}
         super().__init__((host, port), ConnectionHandler)
 
@@ -300,7 +301,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
             raise tds.ProtocolError('TDS 8.0 (strict TLS) requested but the emulator has no --tls-cert')
         self.channel.sock = context.wrap_socket(self.request, server_side=True)
         self.strict = True
-        self.server.connection_security[self.conn_id] = 'strict'
+        self.server.connection_security[self.conn_id] = ('strict', self.channel.sock.version())
 
     def on_prelogin(self, payload):
         options = tds.parse_prelogin(payload)
@@ -320,8 +321,9 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
             self.channel.handshake_in_prelogin(self.server.tls_context, self.packet_size)
             self.login_only_tls = answer == tds.ENCRYPT_OFF
         if not self.strict:
-            modes = {tds.ENCRYPT_NOT_SUP: 'none', tds.ENCRYPT_OFF: 'login-only'}
-            self.server.connection_security[self.conn_id] = modes.get(answer, 'full')
+            mode = {tds.ENCRYPT_NOT_SUP: 'none', tds.ENCRYPT_OFF: 'login-only'}.get(answer, 'full')
+            version = self.channel.tls.version() if self.channel.tls is not None else None
+            self.server.connection_security[self.conn_id] = (mode, version)
         return True
 
     # ---- LOGIN7

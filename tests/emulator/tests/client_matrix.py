@@ -62,6 +62,10 @@ class Client:
     def error_types(self):
         raise NotImplementedError
 
+    def tls_error_types(self):
+        """What a failed certificate validation raises."""
+        return self.error_types()
+
 
 class PyodbcFreeTDS(Client):
     name = 'pyodbc+FreeTDS'
@@ -151,6 +155,10 @@ class Pytds(Client):
     def error_types(self):
         import pytds   # pylint: disable=import-outside-toplevel
         return (pytds.Error,)
+
+    def tls_error_types(self):
+        import OpenSSL   # pylint: disable=import-outside-toplevel  # python-tds does TLS with pyOpenSSL
+        return self.error_types() + (OpenSSL.SSL.Error,)
 
 
 class Pymssql(Client):
