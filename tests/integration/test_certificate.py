@@ -179,3 +179,44 @@ def test_bad_input_fails_clearly_and_changes_nothing(emulator):
     expired_result = run.result('expired import')
     assert any("Certificate 'old_peer' expired on" in w for w in expired_result['warnings'])
     assert expired_result['certificate']['days_to_expiry'] < 0
+
+
+def test_certificate_login_and_user_and_the_in_use_guard(emulator):
+    peer = self_signed(common_name='peer-d')
+    execute(emulator, 'CREATE ENDPOINT [Hadr_endpoint] STATE = STOPPED AS TCP (LISTENER_PORT = 5990) '
+                      'FOR DATABASE_MIRRORING (ROLE = ALL)')
+    run = play(emulator, [
+        {'name': 'import', 'mssql.hadr.certificate': {'name': 'peer_d', 'public_certificate': pem(peer)}},
+        {'name': 'certificate login', 'mssql.hadr.login': {'name': 'peer_d_login', 'type': 'certificate',
+                                                           'certificate': 'peer_d'}},
+        {'name': 'certificate login again', 'mssql.hadr.login': {'name': 'peer_d_login', 'type': 'certificate',
+                                                                 'certificate': 'peer_d'}},
+        {'name': 'other certificate', 'mssql.hadr.login': {'name': 'peer_d_login', 'type': 'certificate',
+                                                           'certificate': 'other'}, 'ignore_errors': True},
+        {'name': 'certificate user', 'mssql.hadr.user': {'name': 'peer_d_user', 'certificate': 'peer_d'}},
+        {'name': 'user owning it', 'mssql.hadr.user': {'name': 'owner_user', 'without_login': True}},
+    ])
+    assert run.rc == 0, str(run)
+    assert run.result('certificate login')['queries'] == ['CREATE LOGIN [peer_d_login] FROM CERTIFICATE [peer_d]']
+    assert run.result('certificate login')['login']['type'] == 'certificate'
+    assert not run.result('certificate login again')['changed']
+    assert 'certificate of a login cannot change' in run.result('other certificate')['msg']
+    assert run.result('certificate user')['queries'] == ['CREATE USER [peer_d_user] FOR CERTIFICATE [peer_d]']
+    execute(emulator, 'GRANT CONNECT ON ENDPOINT::[Hadr_endpoint] TO [peer_d_login]',
+            "CREATE CERTIFICATE [owned] AUTHORIZATION [owner_user] FROM BINARY = 0x%s"
+            % der(self_signed(common_name='owned')).hex())
+    emulator.ctl('mark-in-use', '--availability-group', 'AG1')
+    mark = emulator.mark_log()
+    run = play(emulator, [
+        {'name': 'drop owner user', 'mssql.hadr.user': {'name': 'owner_user', 'state': 'absent'},
+         'ignore_errors': True},
+        {'name': 'drop mapped certificate', 'mssql.hadr.certificate': {'name': 'peer_d', 'state': 'absent'},
+         'ignore_errors': True},
+        {'name': 'drop certificate login', 'mssql.hadr.login': {'name': 'peer_d_login', 'state': 'absent'},
+         'ignore_errors': True},
+    ])
+    assert "owns certificate(s) 'owned'" in run.result('drop owner user')['msg']
+    assert "used by login 'peer_d_login', user 'peer_d_user'" in run.result('drop mapped certificate')['msg']
+    guarded = run.result('drop certificate login')
+    assert guarded['msg'].startswith("Refusing to drop login 'peer_d_login'") and guarded['in_use_sessions']
+    assert all(ddl_in(trips) == [] for trips in per_connection(emulator, mark))

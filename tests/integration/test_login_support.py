@@ -16,7 +16,7 @@ from tests.integration.test_endpoint_support import ddl_in, execute, per_connect
 from tests.support.playbook import run_tasks
 
 TRANSCRIPT = os.path.join(tempfile.gettempdir(), 'mssql-hadr-principals-vvv-%d.log' % os.getuid())
-HEX_RUN = re.compile(r'(?i)\b(?:0x)?([0-9a-f]{64,})\b')
+HEX_RUN = re.compile(r'(?i)\b(?:0x)?([0-9a-f]{96,})\b')   # certificate-login SIDs: 32 bytes; keys: hundreds
 
 
 def secret_forms(secret):
@@ -49,7 +49,7 @@ def _is_certificate(hex_text):
 
 
 def long_hex_runs(text, allowed=()):
-    """Hex runs of 64+ digits other than public certificates (given, or any DER X.509): key bytes would be one."""
+    """Hex runs of 96+ digits other than public certificates (given, or any DER X.509): key bytes would be one."""
     allowed_hex = [a.hex().lower() for a in allowed]
     return [run for run in HEX_RUN.findall(text)
             if not any(run.lower() in a for a in allowed_hex) and not _is_certificate(run)]
