@@ -55,6 +55,9 @@ class PlaybookRun:
         return ('ansible-playbook exited %s\n--- command: %s\n--- stdout:\n%s\n--- stderr:\n%s'
                 % (self.rc, ' '.join(self.command), self.stdout, self.stderr))
 
+    # pytest shows an assertion message through repr(): `assert run.rc == 0, run` prints the output.
+    __repr__ = __str__
+
 
 def ansible_playbook_path():
     for bindir in (os.path.join(REPO_ROOT, '.venv', 'bin'), os.path.dirname(sys.executable)):

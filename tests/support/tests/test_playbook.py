@@ -128,6 +128,7 @@ def test_syntax_error_gives_rc_and_no_results():
     assert run.results == []
     assert 'no_such_module_xyz' in run.stdout + run.stderr
     assert isinstance(run, PlaybookRun) and 'ansible-playbook exited' in str(run)
+    assert repr(run) == str(run)   # so `assert run.rc == 0, run` shows the output in pytest
 
 
 def test_collection_is_on_the_collections_path(tmp_path):
