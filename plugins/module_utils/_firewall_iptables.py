@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 import shlex
 
 from ansible_collections.mssql.hadr.plugins.module_utils._firewall import (
@@ -27,7 +26,6 @@ SAVE_PATHS = {
     'debian': {4: '/etc/iptables/rules.v4', 6: '/etc/iptables/rules.v6'},
     'redhat': {4: '/etc/sysconfig/iptables', 6: '/etc/sysconfig/ip6tables'},
 }
-COUNTERS = re.compile(r'\[\d+:\d+\]')
 
 
 def rule_args(rule, comment):
@@ -53,11 +51,6 @@ def parse_spec(direction, words, comment):
         return None
     remote = options.get('-s' if direction == 'inbound' else '-d')
     return Rule(direction, int(options['--dport']), normalize_address(remote) if remote else None)
-
-
-def stable(text):
-    """iptables-save output without comments and packet counters, for comparing."""
-    return [COUNTERS.sub('', line) for line in text.splitlines() if not line.startswith('#')]
 
 
 class Iptables:
@@ -118,12 +111,18 @@ class Iptables:
         self._persist()
 
     def _persist(self):
+        """Save the tables when our rules in the saved file differ from the running ones.
+
+        iptables-save writes everything, so saving only then avoids persisting other software's
+        runtime rules on runs that did not change ours."""
+        marker = '--comment "%s"' % self.rule_name
         for family, path in sorted(self.save_paths.items()):
+            old = open(path).read() if os.path.exists(path) else ''
             if self.cmd.module.check_mode:
                 if self.cmd.log:
                     self.cmd.log.append('write %s' % path)
                 continue
             rc, saved = self.cmd.read([self.tools[family] + '-save'])
-            old = open(path).read() if os.path.exists(path) else ''
-            if stable(old) != stable(saved):
+            ours = [[line for line in text.splitlines() if marker in line] for text in (old, saved)]
+            if ours[0] != ours[1]:
                 self.cmd.write_file(path, saved, mode=0o640)

@@ -167,12 +167,11 @@ class Nftables:
             verb = 'add' if key[:2] == TABLE else 'insert'
             for rule in sorted(rules - present, key=lambda r: (r.port, r.remote)):
                 script.append('%s rule %s %s' % (verb, ' '.join(key), render(rule, self.rule_name)))
-        if not script:
-            return
-        if any(line.startswith('add rule') for line in script):
-            script = self._own_table_script() + script
-        self.cmd.change([self.nft, '-f', '-'], data='\n'.join(script) + '\n', shown=['nft ' + s for s in script])
-        self._persist()
+        if script:
+            if any(line.startswith('add rule') for line in script):
+                script = self._own_table_script() + script
+            self.cmd.change([self.nft, '-f', '-'], data='\n'.join(script) + '\n', shown=['nft ' + s for s in script])
+        self._persist(changed=bool(script))
 
     @staticmethod
     def _own_table_script():
@@ -182,13 +181,17 @@ class Nftables:
                          % (' '.join(TABLE), hook, hook))
         return lines
 
-    def _persist(self):
+    def _persist(self, changed):
+        """Regenerate our file from the running rules; files are written only when they differ."""
         if not self.main_file:
             return
         if self.cmd.module.check_mode:
-            self.cmd.log.append('write %s' % self.include_file)
+            if changed:
+                self.cmd.log.append('write %s' % self.include_file)
             return
         self._load()
+        if not any(key[:2] == TABLE for key in self.chains):
+            return
         comments = set(r.get('comment') for k, rules in self.rules.items() if k[:2] == TABLE for r in rules)
         lines = ['# Written by the mssql.hadr.firewall module; regenerated on every change.',
                  'table %s' % ' '.join(TABLE), 'delete table %s' % ' '.join(TABLE)]
@@ -204,18 +207,30 @@ class Nftables:
                     lines.append('insert rule %s %s' % (' '.join(key), render(parsed, rule['comment'])))
         self._write_checked('\n'.join(lines) + '\n')
 
+    def _loads(self):
+        rc, out, err = self.cmd.module.run_command([self.nft, '-c', '-f', self.main_file])
+        return rc == 0, (err or out).strip()
+
     def _write_checked(self, content):
         """Write our file and the include line, keep them only if the whole configuration loads."""
         saved = {}
         for path in (self.include_file, self.main_file):
             saved[path] = open(path).read() if os.path.exists(path) else None
         include = 'include "%s"' % self.include_file
+        main = saved[self.main_file]
+        if include not in main.splitlines():
+            main = main.rstrip('\n') + '\n' + include + '\n'
+        if saved[self.include_file] == content and main == saved[self.main_file]:
+            return
+        loads, error = self._loads()
+        if not loads:
+            raise FirewallError('The rules are active, but they were not made persistent: %s does not load even '
+                                'before this change (nft -c -f: %s). Fix it, then run the task again.'
+                                % (self.main_file, error))
         self.cmd.write_file(self.include_file, content, mode=0o600)
-        if include not in saved[self.main_file].splitlines():
-            self.cmd.write_file(self.main_file, saved[self.main_file].rstrip('\n') + '\n' + include + '\n',
-                                mode=os.stat(self.main_file).st_mode & 0o777)
-        rc, out, err = self.cmd.module.run_command([self.nft, '-c', '-f', self.main_file])
-        if rc != 0:
+        self.cmd.write_file(self.main_file, main, mode=os.stat(self.main_file).st_mode & 0o777)
+        loads, error = self._loads()
+        if not loads:
             for path, text in saved.items():
                 if text is None:
                     os.remove(path)
@@ -223,4 +238,4 @@ class Nftables:
                     with open(path, 'w') as handle:
                         handle.write(text)
             raise FirewallError('The rules are active, but %s no longer loads with them included, so the '
-                                'persistent files were left unchanged: %s' % (self.main_file, (err or out).strip()))
+                                'persistent files were put back as they were (nft -c -f: %s).' % (self.main_file, error))

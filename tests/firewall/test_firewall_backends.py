@@ -170,6 +170,14 @@ def test_nftables_dropping_chain_fail_mode_and_errors(sandbox):
     assert r[6]['failed'] and 'name' in r[6]['msg']
     assert 'mssql_hadr' not in sandbox.sh('nft list tables').stdout
     expect(sandbox, {(ALLOWED_V4, P1): False, (OTHER_V4, P1): False})
+    # A main file that does not load: the rules go live, persistence is refused and nothing is written.
+    sandbox.sh('echo "this is not nftables" >> /etc/nftables.conf')
+    r = run_tasks(sandbox, [task('broken main file', port=P1, direction='inbound')])
+    assert r[0]['failed'] and 'does not load even before this change' in r[0]['msg'], r[0]
+    assert r[0]['commands'] and all(c.startswith('nft ') for c in r[0]['commands']), r[0]
+    assert sandbox.sh('tail -n 1 /etc/nftables.conf').stdout == 'this is not nftables\n'
+    assert sandbox.sh('test -e /etc/nftables.d/mssql_hadr.nft', check=False).returncode == 1
+    expect(sandbox, {(ALLOWED_V4, P1): True, (OTHER_V4, P1): True})
     # Hide every firewall tool from the module: it must say so, not guess.
     sandbox.sh('''
     mount -t tmpfs tmpfs /usr/sbin
