@@ -51,7 +51,8 @@ def main(argv=None):
     request_log = RequestLog(args.log)
     try:
         server = TdsServer(engine, args.host, args.port, server_name=server_name, request_log=request_log,
-                           tls_context=in_band, strict_tls_context=strict)
+                           tls_context=in_band, strict_tls_context=strict,
+                           product_version=engine.fn_serverproperty('ProductVersion'))
     except OSError as exc:
         engine.close()
         sys.stderr.write('emulator: cannot listen on %s:%d: %s\n' % (args.host, args.port, exc.strerror))

@@ -211,9 +211,11 @@ class TdsServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
     def __init__(self, engine, host, port, *, server_name, request_log=None, tls_context=None,
-                 strict_tls_context=None):
+                 strict_tls_context=None, product_version='16.0.1000.6'):
         self.engine = engine
         self.server_name = server_name
+        # PRELOGIN VERSION and LOGINACK carry major.minor.build (pyodbc's SQL_DBMS_VER shows it)
+        self.version = tuple(int(part) for part in product_version.split('.')[:3])
         self.request_log = request_log or RequestLog(None)
         self.tls_context = tls_context
         self.strict_tls_context = strict_tls_context
@@ -316,7 +318,8 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
         else:
             answer = tds.ENCRYPT_ON
         self.log.write(self.conn_id, 'prelogin')
-        self.channel.send(tds.packets(tds.build_prelogin(answer, options.get(tds.PL_MARS)), self.packet_size))
+        self.channel.send(tds.packets(tds.build_prelogin(answer, options.get(tds.PL_MARS), self.server.version),
+                                      self.packet_size))
         if answer != tds.ENCRYPT_NOT_SUP:
             self.channel.handshake_in_prelogin(self.server.tls_context, self.packet_size)
             self.login_only_tls = answer == tds.ENCRYPT_OFF
@@ -361,7 +364,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
                   + tds.env_text(tds.ENV_LANGUAGE, 'us_english')
                   + tds.message(tds.TOK_INFO, 5703, 1, 0, 'Changed language setting to us_english.',
                                 self.server.server_name)
-                  + tds.loginack(version)
+                  + tds.loginack(version, version=self.server.version)
                   + (tds.FEATUREEXTACK_EMPTY if login.has_features and version >= tds.TDS_7_4 else b'')
                   + tds.env_text(tds.ENV_PACKETSIZE, str(self.packet_size), '4096')
                   + tds.done())

@@ -100,3 +100,10 @@ def test_multi_statement_batch_with_an_error_in_the_middle(emulator):
         with pytest.raises(pyodbc.Error) as caught:
             cursor.nextset()
         assert odbc_error_number(caught.value) == 15151
+
+
+def test_loginack_version_is_the_product_version(emulator):
+    with emulator.connect() as conn:
+        product = conn.cursor().execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))").fetchone()[0]
+        major, minor, build = product.split('.')[:3]
+        assert conn.getinfo(pyodbc.SQL_DBMS_VER) == '%02d.%02d.%04d' % (int(major), int(minor), int(build))
