@@ -20,8 +20,8 @@ def test_certificate_endpoint_create_idempotent_and_switch(emulator):
         {'name': 'create', 'mssql.hadr.endpoint': args},
         {'name': 'again', 'mssql.hadr.endpoint': args},
         {'name': 'switch', 'mssql.hadr.endpoint': dict(args, certificate='cert]two')},
-        {'name': 'fallback', 'mssql.hadr.endpoint': dict(args, certificate='cert]two',
-                                                          authentication='certificate_windows')},
+        {'name': 'fallback',
+         'mssql.hadr.endpoint': dict(args, certificate='cert]two', authentication='certificate_windows')},
     ])
     assert run.rc == 0, run
     assert 'AUTHENTICATION = CERTIFICATE [cert one]' in run.result('create')['queries'][0]

@@ -74,8 +74,8 @@ def endpoint_answers(current=None, permissions=(), replicas=(), certificates=(),
         (ep.ENDPOINT_PERMISSIONS_SQL, [list(permissions)]),
         (ep.IN_USE_SQL, [list(replicas), []]),
         (ep.MASTER_CERTIFICATES_SQL, [list(certificates)]),
-        ('FROM sys.server_principals WHERE type IN', [[dict(name=n, type_desc='SQL_LOGIN', is_disabled=0)
-                                                        for n in logins]]),
+        ('FROM sys.server_principals WHERE type IN',
+         [[dict(name=n, type_desc='SQL_LOGIN', is_disabled=0) for n in logins]]),
     ]
 
 
