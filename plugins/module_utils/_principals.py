@@ -90,8 +90,11 @@ def random_password(length=40):
     return ''.join(chars)
 
 
-def _marks(values):
-    return ', '.join('?' for dummy in values)
+def _name_in(column, values):
+    """``column IN (?, ?)`` for the parameters, or a false condition for none (``IN ()`` is a syntax error)."""
+    if not values:
+        return '1 = 0'
+    return '%s IN (%s)' % (column, ', '.join('?' for dummy in values))
 
 
 def switch_database(conn, params, database):
@@ -116,7 +119,7 @@ def logins_sql(names):
             " FROM sys.server_principals AS p"
             " LEFT JOIN sys.sql_logins AS l ON l.principal_id = p.principal_id"
             " LEFT JOIN master.sys.certificates AS c ON c.sid = p.sid"
-            " WHERE p.type IN ('S', 'U', 'G', 'C', 'K') AND p.name IN (%s);" % _marks(names), names)
+            " WHERE p.type IN ('S', 'U', 'G', 'C', 'K') AND %s;" % _name_in('p.name', names), names)
 
 
 def password_matches_sql(name, password):
@@ -309,7 +312,7 @@ def plan_drop_login(current, owned_endpoints):
 def users_sql(names=None):
     """(sql, params): 1 set, the users among ``names`` (every user when None) with what each maps to."""
     names = list(names) if names is not None else None
-    where = ' AND dp.name IN (%s)' % _marks(names) if names is not None else ''
+    where = ' AND %s' % _name_in('dp.name', names) if names is not None else ''
     return ("SELECT dp.principal_id, dp.name, dp.type, dp.authentication_type, sp.name AS login_name,"
             " c.name AS certificate_name"
             " FROM sys.database_principals AS dp"
@@ -322,7 +325,7 @@ def users_of_logins_sql(logins):
     """(sql, params): 1 set, the users in this database mapped to the logins among ``logins`` (15063)."""
     logins = list(logins)
     return ("SELECT dp.name, sp.name AS login_name FROM sys.database_principals AS dp"
-            " JOIN sys.server_principals AS sp ON sp.sid = dp.sid WHERE sp.name IN (%s);" % _marks(logins), logins)
+            " JOIN sys.server_principals AS sp ON sp.sid = dp.sid WHERE %s;" % _name_in('sp.name', logins), logins)
 
 
 # 1 set: certificates of the current database with their owner (who owns what, for DROP USER).

@@ -110,12 +110,11 @@ EXAMPLES = r'''
     valid_days: 730
   register: own_cert
 
-- name: Import it on a partner, owned by the user of that partner's login
+- name: Import a partner's public certificate (the pem its own certificate task returned), owned by its user
   mssql.hadr.certificate:
-    login_host: sql2.example.com
-    name: sql1_cert
-    owner: sql1_user
-    public_certificate: "{{ own_cert.certificate.pem }}"
+    name: sql2_cert
+    owner: sql2_user
+    public_certificate: "{{ partner_certificate_pem }}"   # e.g. hostvars['sql2'].own_cert.certificate.pem
 
 - name: An enterprise PKI certificate with its private key
   mssql.hadr.certificate:

@@ -72,7 +72,7 @@ EXAMPLES = r'''
 - name: A user without a login, in another database
   mssql.hadr.user:
     name: signing_user
-    database: appdb
+    database: msdb
     without_login: true
 
 - name: Drop a user

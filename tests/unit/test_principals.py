@@ -262,3 +262,10 @@ def test_reads_are_parameterised_and_keep_the_password_out_of_sql_text():
     assert sql.count('?') == 2 and params == ['a', 'b']
     sql, params = P.users_sql(['u'])
     assert sql.count('?') == 1
+
+
+def test_reads_for_no_names_are_valid_sql():
+    for sql, params in (P.logins_sql([]), P.users_sql([]), P.users_of_logins_sql([])):
+        assert 'IN ()' not in sql and '1 = 0' in sql and params == []
+    sql, params = P.users_sql()
+    assert '1 = 0' not in sql and '?' not in sql and params == []
