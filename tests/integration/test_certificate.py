@@ -37,7 +37,8 @@ def key_material(key):
 
 
 def test_generated_certificate_needs_the_master_key_then_is_idempotent(emulator):
-    args = {'name': 'sql1_endpoint_cert', 'subject': "sql1 'mirroring' endpoint", 'valid_days': 400}
+    name = "sql1]'; --сертификат"
+    args = {'name': name, 'subject': "sql1 'mirroring' endpoint", 'valid_days': 400}
     mark = emulator.mark_log()
     run = play(emulator, [
         {'name': 'no master key', 'mssql.hadr.certificate': args, 'ignore_errors': True},
@@ -49,8 +50,8 @@ def test_generated_certificate_needs_the_master_key_then_is_idempotent(emulator)
     missing = run.result('no master key')
     assert missing['failed'] and 'Run mssql.hadr.master_key first' in missing['msg'] and missing['queries'] == []
     created = run.result('create')
-    assert created['queries'][0].startswith("CREATE CERTIFICATE [sql1_endpoint_cert] WITH SUBJECT = N'sql1 ''mirroring'' "
-                                            "endpoint', EXPIRY_DATE = '")
+    assert created['queries'][0].startswith("CREATE CERTIFICATE [sql1]]'; --сертификат] WITH SUBJECT = N'sql1 "
+                                            "''mirroring'' endpoint', EXPIRY_DATE = '")
     assert run.result('predict')['changed'] and run.result('predict')['certificate']['thumbprint'] is None
     cert = created['certificate']
     assert cert['has_private_key'] and cert['private_key_encryption'] == 'master_key'
@@ -58,7 +59,7 @@ def test_generated_certificate_needs_the_master_key_then_is_idempotent(emulator)
     der_bytes = base64.b64decode(cert['der_base64'])
     assert cert['thumbprint'] == hashlib.sha1(der_bytes).hexdigest()
     assert _certs.certificate_der(_certs.load_certificate(cert['pem'])) == der_bytes
-    assert bytes(catalog(emulator, 'sql1_endpoint_cert')['thumbprint']).hex() == cert['thumbprint']
+    assert bytes(catalog(emulator, name)['thumbprint']).hex() == cert['thumbprint'] and cert['name'] == name
     again = run.result('again')
     assert not again['changed'] and again['certificate'] == cert and again['operation'] == 'none'
     trips = per_connection(emulator, mark)
