@@ -130,12 +130,24 @@ def choose_driver(requested, installed):
                      % (', '.join(installed) or 'none', INSTALL_DRIVER_HINT))
 
 
-def _odbc_value(value):
-    """Brace an ODBC connection-string value so ';', '=' and '}' inside it are safe."""
+def _odbc_value(value, kind):
+    """Brace an ODBC connection-string value when ';', '{', '}' or spaces could end or bend it.
+
+    Microsoft's driver follows the ODBC rule ('}' inside braces is doubled). FreeTDS 1.3 takes the
+    text between '{' and the '};' that ends the value verbatim, without undoubling, and keeps the closing
+    brace of a value that ends the string (both seen by recording the password a TDS server receives):
+    so for FreeTDS the value is braced as is, every connection string ends with ';', and only '};'
+    inside a value cannot be expressed.
+    """
     value = str(value)
-    if re.search(r'[;{}=\[\]()\s,]', value) or value != value.strip():
-        return '{' + value.replace('}', '}}') + '}'
-    return value
+    if not re.search(r'[;{}=\[\]()\s,]', value) and value == value.strip():
+        return value
+    if kind == FREETDS:
+        if '};' in value:
+            raise MssqlError("FreeTDS cannot pass a value containing '};' in its connection string; change that "
+                             "password or user name, or use Microsoft's ODBC driver (odbc_driver).")
+        return '{' + value + '}'
+    return '{' + value.replace('}', '}}') + '}'
 
 
 def connection_settings(params, driver):
@@ -195,7 +207,7 @@ def connection_settings(params, driver):
             raise MssqlError('login_user is required for SQL authentication (or set MSSQL_USER); '
                              'use login_authentication: windows for Kerberos/NTLM.')
         pairs += [('UID', params['login_user']), ('PWD', params['login_password'] or '')]
-    conn_str = ';'.join('%s=%s' % (key, value if key == 'DRIVER' else _odbc_value(value)) for key, value in pairs)
+    conn_str = ''.join('%s=%s;' % (key, value if key == 'DRIVER' else _odbc_value(value, kind)) for key, value in pairs)
     return conn_str, env, freetds_conf
 
 

@@ -17,13 +17,22 @@ def params(**overrides):
 
 
 def as_dict(conn_str):
-    """Split an ODBC connection string, honouring {braced} values."""
-    out, key, i = {}, '', 0
+    """Split an ODBC connection string, honouring {braced} values.
+
+    DRIVER={FreeTDS} selects FreeTDS's reading (the value runs to the '}' before ';' or the end,
+    verbatim); otherwise the ODBC rule ('}}' is one '}').
+    """
+    freetds = conn_str.startswith('DRIVER={FreeTDS}')
+    out, i = {}, 0
     while i < len(conn_str):
         eq = conn_str.index('=', i)
         key = conn_str[i:eq]
         i = eq + 1
-        if conn_str[i] == '{':
+        if conn_str[i] == '{' and freetds:
+            end = conn_str.find('};', i)
+            out[key] = conn_str[i + 1:end]
+            i = end + 2
+        elif conn_str[i] == '{':
             j, val = i + 1, []
             while True:
                 if conn_str[j] == '}':
@@ -97,6 +106,16 @@ def test_freetds_validation_uses_a_freetds_conf_section():
 def test_freetds_validation_without_ca_file_uses_system_store():
     conf = connection_settings(params(), 'FreeTDS')[2]
     assert '\tca file = system' in conf.splitlines()
+
+
+def test_freetds_braces_values_without_doubling():
+    # FreeTDS 1.3 keeps '}}' as two characters inside braces (unlike the ODBC rule Microsoft follows).
+    conn_str = connection_settings(params(encrypt=False), 'FreeTDS')[0]
+    assert conn_str.endswith(';PWD={S3cret;pw}};')  # the final ';' keeps FreeTDS from keeping the '}'
+    assert as_dict(conn_str)['PWD'] == 'S3cret;pw}'
+    with pytest.raises(MssqlError, match="FreeTDS cannot pass a value containing '};'"):
+        connection_settings(params(login_password='a};b'), 'FreeTDS')
+    assert as_dict(connection_settings(params(login_password='a};b'), MS18)[0])['PWD'] == 'a};b'
 
 
 def test_freetds_plain_and_trusting():
