@@ -73,6 +73,11 @@ def policy_owner(pname):
     return root.findtext('short')
 
 
+def parse_active_zones(text):
+    """`--get-active-zones` output to the set of zone names (zones with interfaces or sources)."""
+    return set(line.split()[0] for line in text.splitlines() if line and not line[0].isspace())
+
+
 class Policy:
     """What one policy (in one view: permanent or runtime) holds."""
 
@@ -105,6 +110,11 @@ class Firewalld:
         self.notes = [] if self.running else [
             'firewalld is not running: the permanent configuration was edited with firewall-offline-cmd; '
             'it applies when firewalld starts.']
+        if self.running and params['zone'] and params['state'] == 'present':
+            rc, out = cmd.read(['firewall-cmd', '--get-active-zones'])
+            if self.zone not in parse_active_zones(out):
+                self.notes.append('firewalld zone %s has no interfaces or sources bound, so policies naming it '
+                                  'match no traffic; bind the partners\' interface or addresses to it.' % self.zone)
 
     def _policies(self, view):
         """All policies of one view; read once per view until something changes."""

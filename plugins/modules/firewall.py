@@ -88,6 +88,8 @@ options:
     description:
       - firewalld only. Zone the partners are in; the inbound policy goes from this zone to HOST and the
         outbound policy from HOST to it. Default C(ANY), every zone.
+      - The zone must have the partners' interface or addresses bound to it (an active zone); otherwise the
+        policies match nothing, and RV(notes) says so.
     type: str
   profiles:
     description:

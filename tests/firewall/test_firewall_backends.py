@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from ansible_collections.mssql.hadr.plugins.module_utils._firewall_firewalld import policy_name
 from tests.firewall import backends
 from tests.firewall.playbook import run_tasks, task
 from tests.firewall.sandbox import ALLOWED_V4, ALLOWED_V6, OTHER_V4, OTHER_V6, Sandbox
@@ -71,11 +72,12 @@ def open_to_partners_only(sb):
            {(ALLOWED_V4, P1): True, (OTHER_V4, P1): False, (ALLOWED_V6, P1): True, (OTHER_V6, P1): False})
 
 
-def move_and_add_second_instance(sb):
+def move_and_add_second_instance(sb, **second):
+    """INST1 moves from P1 to P2; INST2 (inbound only, any address) opens P3."""
     r = run_tasks(sb, [task('move', name=INST1, port=P2, remote_addresses=PARTNERS),
-                       task('second instance', name=INST2, port=P3, direction='inbound'),
+                       task('second instance', name=INST2, port=P3, direction='inbound', **second),
                        task('move again', name=INST1, port=P2, remote_addresses=PARTNERS),
-                       task('second again', name=INST2, port=P3, direction='inbound')])
+                       task('second again', name=INST2, port=P3, direction='inbound', **second)])
     move, second = ok(r[0], True), ok(r[1], True)
     ok(r[2], False)
     ok(r[3], False)
@@ -137,7 +139,12 @@ def test_firewalld_offline_then_running(sandbox):
     open_to_partners_only(sandbox)
     again = run_tasks(sandbox, [task('running, unchanged', name=INST1, port=P1, remote_addresses=PARTNERS)])
     assert ok(again[0], False)['backend'] == 'firewalld'
-    move_and_add_second_instance(sandbox)
+    # The second instance names a zone; policies match only zones with interfaces or sources bound.
+    sandbox.sh('firewall-cmd --zone=public --change-interface=fwv0; firewall-cmd --permanent --zone=public '
+               '--change-interface=fwv0')
+    move_and_add_second_instance(sandbox, zone='public')
+    assert 'ingress-zones: public' in sandbox.sh('firewall-cmd --info-policy=%s'
+                                                 % policy_name(INST2, 'inbound')).stdout
     moved_state(sandbox)
     firewall.reboot(sandbox)
     moved_state(sandbox)

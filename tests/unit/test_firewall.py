@@ -113,6 +113,12 @@ def test_parse_policies():
     assert policies['denyout']['rich rules'] == [] and policies['denyout']['target'] == 'REJECT'
 
 
+def test_parse_active_zones():
+    text = 'internal\n  interfaces: eth1\npublic\n  interfaces: eth0\n  sources: 10.0.0.0/8\n'
+    assert fwd.parse_active_zones(text) == {'internal', 'public'}
+    assert fwd.parse_active_zones('') == set()
+
+
 # ufw ---------------------------------------------------------------------------------------------
 
 COMMENT_HEX = NAME.encode().hex()
