@@ -76,8 +76,7 @@ def test_one_replica_with_encryption_disabled(topology, tmp_path):
     repair_and_verify(topology)
 
 
-def test_stopped_replica_port_is_unreachable(topology, tmp_path):
-    """A stopped endpoint no longer listens: the partners' port check sees it."""
+def test_stopped_endpoint(topology):
     sql3 = topology[2]
     sql3.execute('ALTER ENDPOINT [Hadr_endpoint] STATE = STOPPED')
     run, matrix = verify(topology)
@@ -86,3 +85,15 @@ def test_stopped_replica_port_is_unreachable(topology, tmp_path):
     assert set(reasons) == {('sql1', 'sql3'), ('sql2', 'sql3'), ('sql3', 'sql1'), ('sql3', 'sql2')}
     assert reasons[('sql1', 'sql3')] == ['target_endpoint_not_started']
     repair_and_verify(topology)
+
+
+def test_endpoint_address_that_does_not_answer(topology):
+    """sql3's endpoint URL names a host that does not resolve (.invalid is reserved, RFC 2606): both
+    partners' port checks fail. (127.0.0.2 would answer: the endpoint listens on ALL addresses.)"""
+    sql3 = topology[2]
+    sql3.hostvars['hadr_endpoint_fqdn'] = 'sql3.invalid'
+    run, matrix = verify(topology)
+    assert run.rc != 0
+    assert broken_pairs(matrix) == {('sql1', 'sql3'): ['unreachable'], ('sql2', 'sql3'): ['unreachable']}
+    problem = matrix['broken'][0]['problems'][0]
+    assert 'sql3.invalid:%d' % sql3.endpoint_port in problem['message']
