@@ -84,7 +84,7 @@ class EmulatorInstance:
         if self.process is not None and self.process.poll() is None:
             raise EmulatorError('emulator on port %s is already running' % self.port)
         attempts = 1 if self.port else 5
-        for _ in range(attempts):
+        for _attempt in range(attempts):
             port_given = self.port is not None
             if not port_given:
                 self.port = free_port(self.host)
@@ -203,8 +203,8 @@ class EmulatorInstance:
         return os.path.getsize(self.log_path)
 
     def __repr__(self):
-        return '<EmulatorInstance %s %s:%s %s>' % (self.server_name, self.host, self.port,
-                                                    'running' if self.running else 'stopped')
+        state = 'running' if self.running else 'stopped'
+        return '<EmulatorInstance %s %s:%s %s>' % (self.server_name, self.host, self.port, state)
 
 
 def _child_env():

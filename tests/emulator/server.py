@@ -173,7 +173,7 @@ class Channel:
         """-> (packet type, status of the first packet, payload) of one whole message."""
         payload, first_status = bytearray(), None
         while True:
-            ptype, status, length, _, _, _ = tds.HEADER.unpack(self.recv_exact(tds.HEADER.size))
+            ptype, status, length = tds.HEADER.unpack(self.recv_exact(tds.HEADER.size))[:3]
             if length < tds.HEADER.size:
                 raise tds.ProtocolError('packet length %d is shorter than its header' % length)
             first_status = status if first_status is None else first_status
@@ -193,7 +193,7 @@ class Channel:
                 pending = self._tls_out.read()
                 if pending:
                     self.sock.sendall(tds.packets(pending, packet_size, tds.PT_PRELOGIN))
-                _, _, payload = self.read_message()
+                payload = self.read_message()[2]
                 self._tls_in.write(payload)
         pending = self._tls_out.read()
         if pending:
@@ -374,7 +374,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
 
     # ---- SQL batch
     def on_batch(self, payload):
-        offset, _ = tds.all_headers(payload)
+        offset = tds.all_headers(payload)[0]
         sql = payload[offset:].decode('utf-16-le', errors='replace')
         probe = _TYPEINFO_BATCH.match(sql)
         if probe:   # FreeTDS's SQLGetTypeInfo: answered by the wire, never faulted
@@ -392,7 +392,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
         """Run one engine call under any injected fault -> (tokens, first error number)."""
         action = self.engine.take_fault(sql)
         if action is not None:
-            kind, _, argument = action.partition(':')
+            kind, argument = action.partition(':')[::2]
             if kind == 'drop':
                 self.log.write(self.conn_id, 'rpc' if in_proc else 'batch', sql=sql, proc=proc)
                 self.request.close()
@@ -479,7 +479,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
     def on_rpc(self, payload):
         calls = tds.parse_rpc(payload)
         out = bytearray()
-        for proc, _, params in calls:
+        for proc, _flags, params in calls:
             tokens, sql, error = self._rpc_call(proc, params)
             self.log.write(self.conn_id, 'rpc', sql=sql, proc=proc, error=error)
             out += tokens
@@ -537,7 +537,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
 
     # ---- TRANSACTION_MANAGER
     def on_tm(self, payload):
-        offset, _ = tds.all_headers(payload)
+        offset = tds.all_headers(payload)[0]
         reader = tds.Reader(payload, offset)
         request = reader.u16()
         name = _TM_NAMES.get(request, 'TM_REQUEST_%d' % request)
@@ -590,7 +590,7 @@ _DECLARED = re.compile(r'(@\w+)\s+((?:\w+)(?:\s*\(\s*(?:max|\d+)\s*(?:,\s*\d+\s*
 
 def _bind(declared, values):
     """Name unnamed values after the @params declaration ('@P1 nvarchar(32),@P2 int') and take its types."""
-    declarations = [(name, sqltype.lower()) for name, sqltype, _ in _DECLARED.findall(declared or '')]
+    declarations = [(name, sqltype.lower()) for name, sqltype, _output in _DECLARED.findall(declared or '')]
     by_name = {name.lower(): sqltype for name, sqltype in declarations}
     bound = []
     for index, param in enumerate(values):

@@ -560,7 +560,7 @@ def _plp(reader, name):
 
 def parse_rpc(payload):
     """-> list of (procedure name, option flags, [RpcParam]) for each RPC in the request."""
-    offset, _ = all_headers(payload)
+    offset = all_headers(payload)[0]
     reader, calls = Reader(payload, offset), []
     while not reader.at_end():
         name_length = reader.u16()

@@ -27,7 +27,7 @@ STEPS = [
 def state_after(steps_done, keep):
     """(login, user, grant) after the first steps_done steps; principals with `keep` stop after the grant."""
     state = {'login': False, 'user': False, 'grant': False}
-    for what, value, _ in STEPS[:steps_done]:
+    for what, value, _sql in STEPS[:steps_done]:
         state[what] = value
     return state['login'], state['user'], state['grant']
 
@@ -50,7 +50,8 @@ class Worker(threading.Thread):
         while True:
             name, keep = '%s_%d' % (self.prefix, number), number % 3 == 0
             steps = STEPS[:3] if keep else STEPS
-            for index, (_, _, sql) in enumerate(steps):
+            for index, step in enumerate(steps):
+                sql = step[2]
                 self.progress[name] = (index, True, keep)
                 try:
                     conn.cursor().execute(sql.format(n=name))
@@ -124,7 +125,7 @@ def test_kill_9_during_concurrent_ddl_loses_nothing_acknowledged(emulator):
                     'seed %d: %s after %d acknowledged steps (in flight: %s)' % (seed, name, done, in_flight))
             for name, (done, in_flight, keep) in expected.items():
                 expected[name] = (steps_done_after_restart(cursor, name, done, in_flight, keep), False, keep)
-    total = sum(done for done, _, _ in expected.values())
+    total = sum(progress[0] for progress in expected.values())
     print('durability: seed %d, %d principals, %d acknowledged statements over %d kills'
           % (seed, len(expected), total, ROUNDS))
     assert total > WORKERS, 'the workers did too little before the kills'

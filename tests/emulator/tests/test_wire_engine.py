@@ -18,7 +18,7 @@ def count(emulator):
 def test_ctl_fault_error_replies_with_the_number_and_does_not_execute(emulator):
     emulator.ctl('fault', '--match', '^CREATE LOGIN fault_probe', '--action', 'error:15247', '--times', '2')
     with emulator.connect() as conn:
-        for _ in range(2):
+        for _attempt in range(2):
             with pytest.raises(pyodbc.Error) as caught:
                 conn.cursor().execute(LOGIN)
             assert odbc_error_number(caught.value) == 15247

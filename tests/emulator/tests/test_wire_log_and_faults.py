@@ -10,9 +10,15 @@ import pytest
 
 from tests.emulator.fixtures import REPO_ROOT, connections, round_trips
 from tests.emulator.server import mask_secrets
-from tests.emulator.tests.test_wire_protocol import connect, error_number, fake, log_of  # noqa: F401 (fixture)
+from tests.emulator.tests.test_wire_protocol import connect, error_number, log_of
+from tests.emulator.tests.wire_fake_engine import running_fake
 
 KEYS = {'ts', 'conn', 'kind', 'sql', 'proc', 'error'}
+
+
+@pytest.fixture
+def fake(tmp_path):
+    yield from running_fake(tmp_path)
 
 
 @pytest.mark.parametrize('sql, expected', [

@@ -13,7 +13,7 @@ import uuid
 import pyodbc
 import pytest
 
-from tests.emulator.tests.wire_fake_engine import FakeEngine, serve
+from tests.emulator.tests.wire_fake_engine import running_fake
 
 PASSWORD = 'Fake-Passw0rd'
 _apps = iter(range(1, 10 ** 6))
@@ -21,14 +21,7 @@ _apps = iter(range(1, 10 ** 6))
 
 @pytest.fixture
 def fake(tmp_path):
-    engine = FakeEngine(PASSWORD)
-    log_path = tmp_path / 'requests.jsonl'
-    server, port = serve(engine, str(log_path))
-    engine.port = port
-    engine.log_path = log_path
-    yield engine
-    server.shutdown()
-    server.server_close()
+    yield from running_fake(tmp_path, PASSWORD)
 
 
 def conn_str(engine, password=PASSWORD, extra=''):

@@ -19,9 +19,9 @@ def timed_connect_query_close(emulator, sql, params=()):
 @pytest.mark.slow
 def test_connect_query_close_under_2_ms(emulator):
     timed_connect_query_close(emulator, 'SELECT 1')   # first connection per string: type probe, driver load
-    plain = sorted(timed_connect_query_close(emulator, 'SELECT 1') for _ in range(RUNS))
+    plain = sorted(timed_connect_query_close(emulator, 'SELECT 1') for _run in range(RUNS))
     param = sorted(timed_connect_query_close(emulator, 'SELECT name FROM sys.endpoints WHERE endpoint_id = ?', (1,))
-                   for _ in range(RUNS))
+                   for _run in range(RUNS))
     print('speed: connect+SELECT 1+close median %.2f ms p90 %.2f ms; with a parameterised catalog query median '
           '%.2f ms p90 %.2f ms' % (statistics.median(plain), plain[int(RUNS * 0.9)], statistics.median(param),
                                    param[int(RUNS * 0.9)]))
@@ -32,10 +32,10 @@ def test_connect_query_close_under_2_ms(emulator):
 @pytest.mark.slow
 def test_eight_instances_start_and_serve_side_by_side(emulator_factory):
     started = time.perf_counter()
-    instances = [emulator_factory() for _ in range(8)]
+    instances = [emulator_factory() for _number in range(8)]
     start_seconds = time.perf_counter() - started
     samples = []
-    for _ in range(20):
+    for _round in range(20):
         for instance in instances:
             samples.append(timed_connect_query_close(instance, 'SELECT @@SERVERNAME'))
     print('speed: 8 instances started in %.2f s; connect+query+close across them median %.2f ms'

@@ -124,8 +124,9 @@ class FakeEngine:
 
     def _statement(self, session, text, upper, params):
         if upper == 'SELECT ALLTYPES':
-            return StatementResult([c for c, _ in ALL_TYPES], [tuple(v for _, v in ALL_TYPES),
-                                                                tuple(None for _ in ALL_TYPES)], 2)
+            columns = [column for column, value in ALL_TYPES]
+            values = tuple(value for column, value in ALL_TYPES)
+            return StatementResult(columns, [values, (None,) * len(columns)], 2)
         if upper.startswith('SELECT ROWS '):
             count = int(upper.split()[2])
             return StatementResult([Column('i', 'int', False), Column('s', 'nvarchar(100)')],
@@ -201,6 +202,16 @@ def serve(engine, log_path=None, tls_files=None):
                        tls_context=contexts[0], strict_tls_context=contexts[1])
     _threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
     return server, server.server_address[1]
+
+
+def running_fake(directory, password='Fake-Passw0rd'):
+    """Generator for a pytest fixture: a FakeEngine served in this process, with .port and .log_path."""
+    engine = FakeEngine(password)
+    engine.log_path = directory / 'requests.jsonl'
+    server, engine.port = serve(engine, str(engine.log_path))
+    yield engine
+    server.shutdown()
+    server.server_close()
 
 
 if __name__ == '__main__':
