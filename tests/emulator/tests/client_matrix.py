@@ -143,6 +143,11 @@ class Pytds(Client):
             raise Unsupported('python-tds 1.17 has no TDS 8.0 (no strict encryption option)')
         options = {}
         if mode in ('full', 'login-only'):
+            try:
+                import OpenSSL  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+            except ImportError as exc:
+                raise RuntimeError('python-tds does TLS with pyOpenSSL, which is missing: add pyopenssl to '
+                                   '.ci/requirements-test.txt and run make venv') from exc
             if cafile is None:
                 raise Unsupported('python-tds encrypts only with cafile= (it always validates the certificate)')
             options = {'cafile': cafile, 'validate_host': False, 'enc_login_only': mode == 'login-only'}
