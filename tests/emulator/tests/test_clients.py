@@ -102,3 +102,22 @@ def test_sql_variant(client, emulator):
                     cursor.fetchall()
     finally:
         conn.close()
+
+
+def test_round_trips_count_only_the_clients_own_requests(client, emulator):
+    conn = open_client(client, emulator)   # first connection: pyodbc's type probe, autocommit TM traffic
+    try:
+        cursor = conn.cursor()
+        mark = emulator.mark_log()
+        cursor.execute('SELECT name FROM sys.server_principals WHERE name = %s' % client.param, ('sa',))
+        cursor.fetchall()
+        cursor.execute('SELECT name FROM sys.server_principals WHERE name = %s' % client.param, ('sa',))
+        cursor.fetchall()
+    finally:
+        conn.close()
+    entries, new = emulator.log_entries(), emulator.log_entries(since=mark)
+    assert len(round_trips(new)) == 2
+    connect_traffic = round_trips(entries[:len(entries) - len(new)])
+    # pymssql's own connect batch (SET ARITHABORT ON;...) is client code, not driver traffic; the other
+    # stacks send nothing but driver traffic before the first query
+    assert len(connect_traffic) == (1 if client.name == 'pymssql' else 0)
