@@ -210,3 +210,16 @@ def test_powershell_hosts_get_the_windows_implementation():
     assert r[0]['failed'] and 'PowerShell: not found' in r[0]['module_stderr'], r[0]
     used = [line for line in r.stdout.splitlines() if 'Using module file' in line]
     assert used[0].endswith('/plugins/modules/firewall.ps1'), used   # the others are the collect task's
+
+
+def test_ufw_inactive_saves_rules_that_apply_when_enabled(sandbox):
+    sandbox.sh('ufw --force disable; ufw default deny incoming')
+    r = run_tasks(sandbox, [task('inactive', backend='ufw', name=INST1, port=P1, remote_addresses=[ALLOWED_V4]),
+                            task('inactive again', backend='ufw', name=INST1, port=P1, remote_addresses=[ALLOWED_V4])])
+    assert any('ufw is inactive' in n for n in ok(r[0], True)['notes'])
+    assert ok(r[1], False)['rules'] == rules(P1, [ALLOWED_V4])
+    saved = [line for line in sandbox.read('/etc/ufw/user.rules').splitlines() if line.startswith('### tuple ###')]
+    assert saved == ['### tuple ### allow tcp 5022 0.0.0.0/0 any 10.77.0.2 in comment=%s' % INST1.encode().hex(),
+                     '### tuple ### allow tcp 5022 10.77.0.2 any 0.0.0.0/0 out comment=%s' % INST1.encode().hex()]
+    sandbox.sh('ufw --force enable')
+    expect(sandbox, {(ALLOWED_V4, P1): True, (OTHER_V4, P1): False})
