@@ -69,6 +69,7 @@ def main(argv=None):
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        server.close_connections()   # requests in progress finish before the catalog closes
         engine.close()
         request_log.close()
     return 0

@@ -223,7 +223,22 @@ class TdsServer(socketserver.ThreadingTCPServer):
         # connection id -> (mode, TLS version): mode 'none' | 'login-only' | 'full' | 'strict', version
         # e.g. 'TLSv1.2' or None; what was negotiated, read by the TLS tests
         self.connection_security = {}
+        self.active = {}   # connection id -> (socket, handler thread)
+        self.active_lock = threading.Lock()
         super().__init__((host, port), ConnectionHandler)
+
+    def close_connections(self, timeout=5.0):
+        """Clean stop: close every client connection and let its current request finish."""
+        with self.active_lock:
+            active = list(self.active.values())
+        for sock, _thread in active:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for _sock, thread in active:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class _Dropped(Exception):
@@ -253,6 +268,12 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
         self.login_only_tls = False
         self.prepared = {}
         self.handles = itertools.count(1)
+        with self.server.active_lock:
+            self.server.active[self.conn_id] = (self.request, threading.current_thread())
+
+    def finish(self):
+        with self.server.active_lock:
+            self.server.active.pop(self.conn_id, None)
 
     # ---- main loop
     def handle(self):

@@ -4,6 +4,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pyodbc
 import pytest
@@ -138,3 +140,28 @@ def test_cli_prints_listening_line_and_stops_on_sigterm(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_sigterm_lets_the_request_in_progress_finish(emulator):
+    idle = emulator.connect()   # an idle connection must not hold the stop up
+    emulator.ctl('fault', '--match', '^CREATE LOGIN stop_probe', '--action', 'delay:1000')
+    outcome = {}
+
+    def create():
+        try:
+            with emulator.connect() as conn:
+                conn.cursor().execute("CREATE LOGIN stop_probe WITH PASSWORD = 'Stop-Passw0rd1'")
+                outcome['ok'] = True
+        except pyodbc.Error as exc:
+            outcome['error'] = exc
+
+    worker = threading.Thread(target=create)
+    worker.start()
+    time.sleep(0.4)
+    assert emulator.stop() == 0
+    worker.join(10)
+    assert outcome   # the client got an answer or an error, it did not hang
+    idle.close()
+    emulator.start()
+    with emulator.connect() as conn:
+        assert scalar(conn, "SELECT COUNT(*) FROM sys.sql_logins WHERE name = 'stop_probe'") == 1
