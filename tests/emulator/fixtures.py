@@ -30,15 +30,21 @@ def free_port(host='127.0.0.1'):
         return sock.getsockname()[1]
 
 
-def odbc_value(value):
-    """An ODBC connection-string value, brace-quoted only when it must be.
+def odbc_value(value, freetds=True):
+    """An ODBC connection-string value, braced only when it must be.
 
-    FreeTDS 1.3 mishandles braces: it does not undo '}}' and a braced PWD at the end of the string
-    failed to log in (observed here), so plain values are passed as they are."""
+    FreeTDS 1.3 takes the text between '{' and the '};' that ends a braced value as is (no undoubling of
+    '}}') and keeps the closing brace of a value that ends the string: so for FreeTDS the value is
+    braced unchanged and connection strings end with ';'. Microsoft's driver doubles '}' (ODBC rule).
+    """
     value = str(value)
-    if any(c in value for c in ';{}') or value != value.strip():
-        return '{' + value.replace('}', '}}') + '}'
-    return value
+    if not any(c in value for c in ';{}') and value == value.strip():
+        return value
+    if freetds:
+        if '};' in value:
+            raise ValueError("FreeTDS cannot take a value containing '};' in a connection string: %r" % value)
+        return '{' + value + '}'
+    return '{' + value.replace('}', '}}') + '}'
 
 
 class EmulatorError(RuntimeError):
@@ -156,14 +162,15 @@ class EmulatorInstance:
     # ---- clients
     def connection_string(self, driver='FreeTDS', user='sa', password=None, database=None):
         password = self.sa_password if password is None else password
-        if 'freetds' in driver.lower():
+        freetds = 'freetds' in driver.lower()
+        if freetds:
             parts = ['DRIVER={%s}' % driver, 'SERVER=%s' % self.host, 'PORT=%d' % self.port, 'TDS_Version=7.4']
         else:   # Microsoft ODBC Driver 17/18 (name or library path)
             parts = ['DRIVER={%s}' % driver, 'SERVER=%s,%d' % (self.host, self.port), 'Encrypt=no']
-        parts += ['UID=%s' % odbc_value(user), 'PWD=%s' % odbc_value(password)]
+        parts += ['UID=%s' % odbc_value(user, freetds), 'PWD=%s' % odbc_value(password, freetds)]
         if database:
-            parts.append('DATABASE=%s' % odbc_value(database))
-        return ';'.join(parts)
+            parts.append('DATABASE=%s' % odbc_value(database, freetds))
+        return ';'.join(parts) + ';'
 
     def connect(self, driver='FreeTDS', user='sa', password=None, database=None, autocommit=True, timeout=10):
         import pyodbc   # only tests that talk SQL need the driver manager

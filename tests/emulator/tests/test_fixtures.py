@@ -11,6 +11,7 @@ import pyodbc
 import pytest
 
 from tests.emulator.fixtures import DEFAULT_SA_PASSWORD, REPO_ROOT, EmulatorError, connections, round_trips
+from tests.emulator.tests.client_matrix import msodbc_library
 
 CONTRACT_OPTIONS = ['--port', '--data', '--host', '--server-name', '--platform', '--sa-password',
                     '--service-account', '--windows-account', '--log', '--tls-cert', '--tls-key']
@@ -37,11 +38,19 @@ def test_module_params_point_at_the_instance(emulator):
 
 def test_connection_strings(emulator):
     assert emulator.connection_string() == (
-        'DRIVER={FreeTDS};SERVER=127.0.0.1;PORT=%d;TDS_Version=7.4;UID=sa;PWD=Emul@tor-Passw0rd' % emulator.port)
+        'DRIVER={FreeTDS};SERVER=127.0.0.1;PORT=%d;TDS_Version=7.4;UID=sa;PWD=Emul@tor-Passw0rd;' % emulator.port)
     assert emulator.connection_string('ODBC Driver 18 for SQL Server', user='bob', password='a;b}c',
                                       database='master') == (
         'DRIVER={ODBC Driver 18 for SQL Server};SERVER=127.0.0.1,%d;Encrypt=no;UID=bob;PWD={a;b}}c};'
-        'DATABASE=master' % emulator.port)
+        'DATABASE=master;' % emulator.port)
+
+
+def test_connect_with_odbc_syntax_in_the_password(emulator_factory):
+    instance = emulator_factory(sa_password="Sa;Pa}ss{w0rd='x [1]'")
+    with instance.connect() as conn:
+        assert scalar(conn, 'SELECT SUSER_SNAME()') == 'sa'
+    with instance.connect(driver=msodbc_library()) as conn:
+        assert scalar(conn, 'SELECT SUSER_SNAME()') == 'sa'
 
 
 def test_log_marks_round_trips_and_connections(emulator):
