@@ -1,0 +1,68 @@
+"""login: a generated name and password either create exactly that login or are refused before any statement."""
+from hypothesis import assume, given
+
+from tests.fuzz.harness import assert_refused, fuzz_settings
+from tests.fuzz.oracle import bracket, literal, name_key, sysname_problem
+from tests.fuzz.strategies import names, passwords
+
+STRONG = 'Fuzz-Str0ng-Passw0rd!'
+
+
+def password_problems(password):
+    """Every reason to refuse ``password`` (the module may name any one of them)."""
+    # The doc says at most 128 characters; the module counts code points (a UTF-16 count would be stricter
+    # for characters outside the BMP: not verified against a real server).
+    return [problem for problem, bad in (('empty', password == ''), ('NUL', '\x00' in password),
+                                         ('long', len(password) > 128)) if bad]
+
+
+def password_matches(fuzzer, name, password):
+    cursor = fuzzer.admin.cursor()
+    cursor.execute('SELECT CAST(PWDCOMPARE(?, password_hash) AS int) FROM sys.sql_logins WHERE name = ?', password, name)
+    row = cursor.fetchone()
+    cursor.close()
+    return bool(row and row[0] == 1)
+
+
+def check_login(fuzzer, name, password):
+    assume(fuzzer.baseline.get('login', name) is None)          # sa, public, sysadmin...: not a creation
+    problems = [p for p in (sysname_problem(name), 'backslash' if '\\' in name else None) if p]
+    problems += password_problems(password)
+    with fuzzer.example():
+        login_case(fuzzer, name, password, problems)
+
+
+def login_case(fuzzer, name, password, problems):
+    case = fuzzer.run('login', name=name, type='sql', password=password, check_policy=False)
+    if problems:
+        assert_refused(case, problems, secrets=[password])
+        return
+    assert not case.failed, case
+    key = name_key(name)
+    assert case.added == [('login', key), ('permission', (100, 0, 'CONNECT SQL', key)), ('sql_login', key)], case
+    assert not (case.removed or case.changed), case
+    assert case.after.get('login', name)[0] == name, 'stored under another name: %r' % (case.after.get('login', name),)
+    assert len(case.requests.statements) == 1, case
+    assert case.requests.statements[0].startswith('CREATE LOGIN %s WITH PASSWORD = ' % bracket(name)), case
+    assert password_matches(fuzzer, name, password), 'the stored password is not the one given'
+    assert not any(literal(password) in q for q in case.result['queries']), 'password in queries'
+    again = fuzzer.run('login', name=name, type='sql', password=password, check_policy=False)
+    assert not again.failed and not again.result['changed'] and again.requests.statements == [], again
+
+
+@fuzz_settings(50)
+@given(name=names)
+def test_generated_login_names(fuzzer, name):
+    check_login(fuzzer, name, STRONG)
+
+
+@fuzz_settings(40)
+@given(password=passwords)
+def test_generated_login_passwords(fuzzer, password):
+    check_login(fuzzer, 'fuzz_password_login', password)
+
+
+@fuzz_settings(10)
+@given(name=names, password=passwords)
+def test_generated_login_names_and_passwords(fuzzer, name, password):
+    check_login(fuzzer, name, password)
