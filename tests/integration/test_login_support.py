@@ -15,7 +15,7 @@ from ansible_collections.mssql.hadr.plugins.module_utils import _certs
 from tests.integration.test_endpoint_support import ddl_in, execute, per_connection, query  # noqa: F401 (re-export)
 from tests.support.playbook import run_tasks
 
-TRANSCRIPT = os.path.join(tempfile.gettempdir(), 'mssql-hadr-principals-vvv-%d.log' % os.getuid())
+TRANSCRIPT = os.path.join(tempfile.gettempdir(), 'mssql-hadr-principals-vvv-%d.log' % os.getpid())   # this pytest run's
 HEX_RUN = re.compile(r'(?i)\b(?:0x)?([0-9a-f]{96,})\b')   # certificate-login SIDs: 32 bytes; keys: hundreds
 
 
