@@ -19,7 +19,8 @@ from tests.emulator.__main__ import DEFAULT_SA_PASSWORD
 _INSTANCE_NUMBERS = itertools.count(1)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT = 20.0
-DRIVER_TRAFFIC_PROCS = ('sp_datatype_info_100', 'sp_unprepare')
+# sp_describe_undeclared_parameters: Microsoft's driver asks it for the type of a NULL parameter
+DRIVER_TRAFFIC_PROCS = ('sp_datatype_info_100', 'sp_unprepare', 'sp_describe_undeclared_parameters')
 _TYPEINFO_SQL_PREFIXES = ('sp_datatype_info', 'exec sp_datatype_info', 'execute sp_datatype_info')
 
 

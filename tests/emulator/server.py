@@ -19,7 +19,6 @@ import traceback
 
 from tests.emulator import tds
 
-DRIVER_PROCS = ('sp_datatype_info_100', 'sp_unprepare')
 _TYPEINFO_BATCH = re.compile(
     r'^\s*(?:exec(?:ute)?\s+)?(?:\[?sys\]?\.)?\[?(sp_datatype_info(?:_90|_100)?)\]?\s+(-?\d+)\s*(?:,\s*\d+\s*)?;?\s*$',
     re.I)
@@ -430,16 +429,16 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
         before = self._transaction_state()
         try:
             results = call()
+            if action == 'crash-after':
+                self.log.write(self.conn_id, 'rpc' if in_proc else 'batch', sql=sql, proc=proc)
+                os._exit(137)
+            tokens, error = self._result_tokens(results, in_proc)   # may reject a value that does not fit
         except Exception as exc:  # pylint: disable=broad-except
             if not _is_sql_error(exc):
                 self._diagnose('engine failed on %r:\n%s' % (mask_secrets(sql), traceback.format_exc()))
                 exc = _InternalError('emulator: internal error: %s: %s' % (type(exc).__name__, exc))
             number, state, severity, text = _sql_error_fields(exc)
             return self.error_token(number, state, severity, text) + self._done(in_proc, tds.DONE_ERROR), number
-        if action == 'crash-after':
-            self.log.write(self.conn_id, 'rpc' if in_proc else 'batch', sql=sql, proc=proc)
-            os._exit(137)
-        tokens, error = self._result_tokens(results, in_proc)
         return self._environment_changes(before) + tokens, error
 
     def _done(self, in_proc, status):
@@ -609,6 +608,9 @@ def _value(params, index):
 _DECLARED = re.compile(r'(@\w+)\s+((?:\w+)(?:\s*\(\s*(?:max|\d+)\s*(?:,\s*\d+\s*)?\))?)(\s+out(?:put)?)?', re.I)
 
 
+_LEGACY_LOB_TYPES = {'ntext': 'nvarchar(max)', 'text': 'varchar(max)', 'image': 'varbinary(max)'}
+
+
 def _bind(declared, values):
     """Name unnamed values after the @params declaration ('@P1 nvarchar(32),@P2 int') and take its types."""
     declarations = [(name, sqltype.lower()) for name, sqltype, _output in _DECLARED.findall(declared or '')]
@@ -617,5 +619,8 @@ def _bind(declared, values):
     for index, param in enumerate(values):
         name = param.name or (declarations[index][0] if index < len(declarations) else '@P%d' % (index + 1))
         sqltype = by_name.get(name.lower(), param.sqltype)
+        # Microsoft's driver declares long strings as ntext (sp_prepare '@P1 ntext'); the engine gets the
+        # modern equivalent (our reading: SQL Server itself would type such a column ntext)
+        sqltype = _LEGACY_LOB_TYPES.get(sqltype, sqltype)
         bound.append(tds.RpcParam(name, param.value, sqltype, param.output))
     return bound

@@ -207,6 +207,10 @@ class SqlType:
             if value is None:
                 return b'\xff' * (8 if self.is_max else 2)
             data = self._bytes(value)
+            limit = None if self.is_max else self.length * (2 if base in ('nvarchar', 'nchar') else 1)
+            if limit is not None and len(data) > limit:
+                # the engine typed the column too small: sending it would desynchronise the client
+                raise ValueError('a %d-byte value does not fit a %s(%d) column' % (len(data), base, self.length))
             if self.is_max:
                 # PLP: total length, one chunk, terminator
                 return struct.pack('<Q', len(data)) + (struct.pack('<I', len(data)) + data if data else b'') + \

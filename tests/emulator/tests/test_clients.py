@@ -121,3 +121,19 @@ def test_round_trips_count_only_the_clients_own_requests(client, emulator):
     # pymssql's own connect batch (SET ARITHABORT ON;...) is client code, not driver traffic; the other
     # stacks send nothing but driver traffic before the first query
     assert len(connect_traffic) == (1 if client.name == 'pymssql' else 0)
+
+
+def test_long_and_null_parameters(client, emulator):
+    # long strings make Microsoft's driver switch to sp_prepare '@P1 ntext' + sp_execute; NULL makes it
+    # ask sp_describe_undeclared_parameters first
+    conn = open_client(client, emulator)
+    try:
+        cursor = conn.cursor()
+        cursor.execute('SELECT %s' % client.param, ('x' * 5000,))
+        assert cursor.fetchone()[0] == 'x' * 5000
+        cursor.execute('SELECT name FROM sys.server_principals WHERE name = {0} OR {0} IS NULL'.format(
+            client.param), (None, None))
+        assert ('sa',) in [tuple(r) for r in cursor.fetchall()]
+    finally:
+        conn.close()
+    assert [e for e in round_trips(emulator.log_entries()) if e['error']] == []
