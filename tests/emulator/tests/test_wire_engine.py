@@ -107,3 +107,15 @@ def test_loginack_version_is_the_product_version(emulator):
         product = conn.cursor().execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))").fetchone()[0]
         major, minor, build = product.split('.')[:3]
         assert conn.getinfo(pyodbc.SQL_DBMS_VER) == '%02d.%02d.%04d' % (int(major), int(minor), int(build))
+
+
+def test_begin_and_commit_as_t_sql_keep_the_driver_in_step(emulator):
+    with emulator.connect() as conn:
+        cursor = conn.cursor()
+        cursor.execute('BEGIN TRANSACTION')
+        assert cursor.execute('SELECT @@TRANCOUNT').fetchone()[0] == 1
+        cursor.execute('COMMIT TRANSACTION')
+        assert cursor.execute('SELECT @@TRANCOUNT').fetchone()[0] == 0
+        cursor.execute('BEGIN TRAN; SELECT 1; ROLLBACK')
+        assert cursor.fetchone()[0] == 1
+        assert cursor.execute('SELECT @@TRANCOUNT').fetchone()[0] == 0
