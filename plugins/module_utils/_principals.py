@@ -493,6 +493,10 @@ def run_login(module, conn, changes):
     else:
         statements, after = plan_login(current, spec, password_matches)
     apply(changes, statements)
+    if current is None and after is not None and not changes.check_mode:
+        # Read the new login back: its SID (server-chosen unless given) is what other replicas need.
+        rows = conn.query(*logins_sql([name]))
+        after = parse_login(rows[0]) if rows else after
     password_changed = any(s.secrets for s in statements)
     after_view = _state_view(after, name)
     if password_changed:

@@ -139,7 +139,7 @@ login:
   contains:
     name: {description: Login name., type: str}
     type: {description: "sql, windows, windows_group, certificate or asymmetric_key.", type: str}
-    sid: {description: SID as 0x hex (null for a login not yet created with a server-chosen SID)., type: str}
+    sid: {description: 'SID as 0x hex, as the server has it after creation (null in check mode unless given); give it to the other replicas as sid.', type: str}
     default_database: {description: Default database., type: str}
     enabled: {description: Whether the login is enabled., type: bool}
     check_policy: {description: Password policy (sql logins; null otherwise)., type: bool}

@@ -63,6 +63,8 @@ def test_every_option_changes_and_is_idempotent(emulator):
         {'name': 'drop again', 'mssql.hadr.login': {'name': 'opts', 'state': 'absent'}},
     ], secrets={'pw1': PW1})
     assert run.rc == 0, str(run)
+    created = run.result('create disabled')['login']    # read back: the SID the server chose, for other replicas
+    assert created['enabled'] is False and created['sid'].startswith('0x') and len(created['sid']) == 2 + 32
     assert run.result('create disabled')['queries'] == [
         "CREATE LOGIN [opts] WITH PASSWORD = N'********', DEFAULT_DATABASE = [tempdb], CHECK_POLICY = OFF, "
         "CHECK_EXPIRATION = OFF", 'ALTER LOGIN [opts] DISABLE']
