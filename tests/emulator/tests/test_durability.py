@@ -1,5 +1,11 @@
 """kill -9 at random moments while several connections run DDL; after a restart every acknowledged
-statement is there and nothing is half-applied (issue 4, "Durability")."""
+statement is there and nothing is half-applied (issue 4, "Durability").
+
+Each worker runs statements one per batch on its own connection and records, per fact the statement
+sets (a login exists, a grant exists, the endpoint's algorithm, ...), the value acknowledged to it
+and the value of the statement in flight when the server died. After the restart each fact must have
+its acknowledged value or, only for the in-flight statement, the new one.
+"""
 import random
 import threading
 import time
@@ -10,35 +16,59 @@ import pytest
 from tests.emulator.fixtures import free_port
 from tests.emulator.tests.client_matrix import odbc_error_number
 
-WORKERS = 4
 ROUNDS = 3
 PASSWORD = 'Dur-Passw0rd!x'
-# the life of one principal, one statement (= one acknowledgement) per step
-STEPS = [
-    ('login', True, "CREATE LOGIN [{n}] WITH PASSWORD = '%s', CHECK_POLICY = OFF" % PASSWORD),
-    ('user', True, 'CREATE USER [{n}] FOR LOGIN [{n}]'),
-    ('grant', True, 'GRANT CONNECT ON ENDPOINT::[Mirroring] TO [{n}]'),
-    ('grant', False, 'REVOKE CONNECT ON ENDPOINT::[Mirroring] FROM [{n}]'),
-    ('user', False, 'DROP USER [{n}]'),
-    ('login', False, 'DROP LOGIN [{n}]'),
-]
+# error numbers of a dead server as FreeTDS reports them (no SQL Server error number)
+LINK_ERRORS = (None, 0, 20004, 20006, 20017)
 
 
-def state_after(steps_done, keep):
-    """(login, user, grant) after the first steps_done steps; principals with `keep` stop after the grant."""
-    state = {'login': False, 'user': False, 'grant': False}
-    for what, value, _sql in STEPS[:steps_done]:
-        state[what] = value
-    return state['login'], state['user'], state['grant']
+def principal_statements(name, keep):
+    """The life of one principal: (fact, value, sql); `keep` principals stop after the grant."""
+    steps = [
+        (('login', name), True, "CREATE LOGIN [%s] WITH PASSWORD = '%s', CHECK_POLICY = OFF" % (name, PASSWORD)),
+        (('user', name), True, 'CREATE USER [%s] FOR LOGIN [%s]' % (name, name)),
+        (('grant', name), True, 'GRANT CONNECT ON ENDPOINT::[Mirroring] TO [%s]' % name),
+        (('grant', name), False, 'REVOKE CONNECT ON ENDPOINT::[Mirroring] FROM [%s]' % name),
+        (('user', name), False, 'DROP USER [%s]' % name),
+        (('login', name), False, 'DROP LOGIN [%s]' % name),
+    ]
+    return steps[:3] if keep else steps
+
+
+def principals(prefix):
+    number = 0
+    while True:
+        yield from principal_statements('%s_%d' % (prefix, number), number % 3 == 0)
+        number += 1
+
+
+# DDL algorithm -> sys.database_mirroring_endpoints.encryption_algorithm_desc (tsql.md 2.3, [V])
+ALGORITHMS = [('AES', 'AES'), ('RC4', 'RC4'), ('AES RC4', 'AES, RC4'), ('RC4 AES', 'RC4, AES')]
+
+
+def endpoint_changes():
+    for number in range(10 ** 6):
+        algorithm, desc = ALGORITHMS[number % len(ALGORITHMS)]
+        yield (('algorithm', 'Mirroring'), desc,
+               'ALTER ENDPOINT [Mirroring] FOR DATABASE_MIRRORING (ENCRYPTION = REQUIRED ALGORITHM %s)' % algorithm)
+
+
+def certificates(prefix):
+    for number in range(10 ** 6):
+        name = '%s_%d' % (prefix, number)
+        yield (('user', name), True, 'CREATE USER [%s] WITHOUT LOGIN' % name)
+        yield (('certificate', name), True,
+               "CREATE CERTIFICATE [%s] AUTHORIZATION [%s] WITH SUBJECT = 'durability %s'" % (name, name, name))
 
 
 class Worker(threading.Thread):
-    """Runs the steps for principal after principal on its own connection until the server dies."""
+    """Runs its statements on its own connection until the server dies."""
 
-    def __init__(self, emulator, prefix):
+    def __init__(self, emulator, statements):
         super().__init__(daemon=True)
-        self.emulator, self.prefix = emulator, prefix
-        self.progress = {}          # name -> (acknowledged steps, a step was in flight, keep)
+        self.emulator, self.statements = emulator, statements
+        self.acknowledged = {}      # fact -> value
+        self.in_flight = None       # (fact, value)
         self.unexpected = []
 
     def run(self):
@@ -46,31 +76,33 @@ class Worker(threading.Thread):
             conn = self.emulator.connect()
         except pyodbc.Error:
             return
-        number = 0
-        while True:
-            name, keep = '%s_%d' % (self.prefix, number), number % 3 == 0
-            steps = STEPS[:3] if keep else STEPS
-            for index, step in enumerate(steps):
-                sql = step[2]
-                self.progress[name] = (index, True, keep)
-                try:
-                    conn.cursor().execute(sql.format(n=name))
-                except pyodbc.Error as exc:
-                    if odbc_error_number(exc) not in (None, 0, 20017, 20004, 20006):
-                        self.unexpected.append((sql.format(n=name), exc))
-                    return
-                self.progress[name] = (index + 1, False, keep)
-            number += 1
+        for fact, value, sql in self.statements:
+            self.in_flight = (fact, value)
+            try:
+                conn.cursor().execute(sql)
+            except pyodbc.Error as exc:
+                if odbc_error_number(exc) not in LINK_ERRORS:
+                    self.unexpected.append((sql, exc))
+                return
+            self.acknowledged[fact] = value
+            self.in_flight = None
 
 
-def actual_state(cursor, name):
-    login = cursor.execute('SELECT COUNT(*) FROM sys.sql_logins WHERE name = ?', (name,)).fetchone()[0]
-    user = cursor.execute('SELECT COUNT(*) FROM sys.database_principals WHERE name = ?', (name,)).fetchone()[0]
-    grant = cursor.execute(
-        "SELECT COUNT(*) FROM sys.server_permissions p JOIN sys.server_principals s "
-        "ON s.principal_id = p.grantee_principal_id WHERE p.class = 105 AND p.type = 'CO' AND p.state = 'G' "
-        "AND s.name = ?", (name,)).fetchone()[0]
-    return bool(login), bool(user), bool(grant)
+def actual(cursor, fact):
+    kind, name = fact
+    if kind == 'algorithm':
+        return cursor.execute('SELECT encryption_algorithm_desc FROM sys.database_mirroring_endpoints '
+                              'WHERE name = ?', (name,)).fetchone()[0]
+    queries = {
+        'login': 'SELECT COUNT(*) FROM sys.sql_logins WHERE name = ?',
+        'user': 'SELECT COUNT(*) FROM sys.database_principals WHERE name = ?',
+        'grant': "SELECT COUNT(*) FROM sys.server_permissions p JOIN sys.server_principals s "
+                 "ON s.principal_id = p.grantee_principal_id WHERE p.class = 105 AND p.type = 'CO' "
+                 "AND p.state = 'G' AND s.name = ?",
+        'certificate': 'SELECT COUNT(*) FROM sys.certificates c JOIN sys.database_principals d '
+                       'ON d.principal_id = c.principal_id WHERE c.name = ? AND d.name = c.name',
+    }
+    return bool(cursor.execute(queries[kind], (name,)).fetchone()[0])
 
 
 def check_nothing_half_applied(cursor):
@@ -90,9 +122,26 @@ def check_nothing_half_applied(cursor):
         "(SELECT principal_id FROM sys.server_principals WHERE type = 'S')").fetchone()[0]
     assert logins_without_principal == 0
     orphans = cursor.execute(
-        "SELECT COUNT(*) FROM sys.database_principals d WHERE d.name LIKE 'dur[_]%' AND d.sid NOT IN "
-        '(SELECT sid FROM sys.server_principals)').fetchone()[0]
-    assert orphans == 0   # users are dropped before their logins in STEPS
+        "SELECT COUNT(*) FROM sys.database_principals d WHERE d.name LIKE 'dur[_]r%[_]w%' AND d.type = 'S' "
+        "AND d.sid NOT IN (SELECT sid FROM sys.server_principals)").fetchone()[0]
+    assert orphans == 0   # users FOR LOGIN are dropped before their logins
+    ownerless_certificates = cursor.execute(
+        'SELECT COUNT(*) FROM sys.certificates c WHERE c.principal_id NOT IN '
+        '(SELECT principal_id FROM sys.database_principals)').fetchone()[0]
+    assert ownerless_certificates == 0
+
+
+def resolve(cursor, expected, in_flight):
+    """Check every fact, then take the in-flight values the restarted instance shows as applied."""
+    for fact, value in in_flight.items():
+        now = actual(cursor, fact)
+        before = expected.get(fact, False)
+        assert now in (before, value), '%s is %r: neither %r (acknowledged) nor %r (in flight)' % (
+            fact, now, before, value)
+        expected[fact] = now
+    for fact, value in expected.items():
+        assert actual(cursor, fact) == value, '%s: acknowledged %r, found %r after restart' % (
+            fact, value, actual(cursor, fact))
 
 
 @pytest.mark.slow
@@ -100,45 +149,38 @@ def test_kill_9_during_concurrent_ddl_loses_nothing_acknowledged(emulator):
     seed = random.randrange(10 ** 6)
     chance = random.Random(seed)
     with emulator.connect() as conn:
-        conn.cursor().execute('CREATE ENDPOINT [Mirroring] STATE = STARTED AS TCP (LISTENER_PORT = %d) '
-                              'FOR DATABASE_MIRRORING (ROLE = ALL)' % free_port())
-    expected = {}
+        cursor = conn.cursor()
+        cursor.execute('CREATE ENDPOINT [Mirroring] STATE = STARTED AS TCP (LISTENER_PORT = %d) '
+                       'FOR DATABASE_MIRRORING (ROLE = ALL)' % free_port())
+        cursor.execute("CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master-Key-Passw0rd!'")
+        expected, total = {('algorithm', 'Mirroring'): actual(cursor, ('algorithm', 'Mirroring'))}, 0
     for round_number in range(ROUNDS):
-        workers = [Worker(emulator, 'dur_r%d_w%d' % (round_number, w)) for w in range(WORKERS)]
+        prefix = 'dur_r%d' % round_number
+        workers = [Worker(emulator, principals('%s_w%d' % (prefix, w))) for w in range(3)]
+        workers += [Worker(emulator, endpoint_changes()), Worker(emulator, certificates(prefix + '_c'))]
         for worker in workers:
             worker.start()
-        time.sleep(chance.uniform(0.3, 1.5))
+        time.sleep(chance.uniform(0.5, 2.0))
         emulator.kill()
+        in_flight = {}
         for worker in workers:
             worker.join(30)
             assert not worker.is_alive(), 'a client hung after kill -9'
             assert worker.unexpected == [], 'seed %d: %r' % (seed, worker.unexpected)
-            for name, progress in worker.progress.items():
-                expected[name] = progress
+            expected.update(worker.acknowledged)
+            total += len(worker.acknowledged)
+            if worker.in_flight:
+                in_flight[worker.in_flight[0]] = worker.in_flight[1]
         emulator.start()
         with emulator.connect() as conn:
             cursor = conn.cursor()
             check_nothing_half_applied(cursor)
-            for name, (done, in_flight, keep) in expected.items():
-                allowed = {state_after(done, keep)} | ({state_after(done + 1, keep)} if in_flight else set())
-                assert actual_state(cursor, name) in allowed, (
-                    'seed %d: %s after %d acknowledged steps (in flight: %s)' % (seed, name, done, in_flight))
-            for name, (done, in_flight, keep) in expected.items():
-                expected[name] = (steps_done_after_restart(cursor, name, done, in_flight, keep), False, keep)
-    total = sum(progress[0] for progress in expected.values())
-    print('durability: seed %d, %d principals, %d acknowledged statements over %d kills'
+            resolve(cursor, expected, in_flight)
+    print('durability: seed %d, %d facts, %d acknowledged statements checked over %d kills'
           % (seed, len(expected), total, ROUNDS))
-    assert total > WORKERS, 'the workers did too little before the kills'
+    assert total > 10, 'the workers did too little before the kills (seed %d)' % seed
 
 
-def steps_done_after_restart(cursor, name, done, in_flight, keep):
-    """How many steps the restarted instance shows as done (the in-flight one may or may not be)."""
-    if in_flight and actual_state(cursor, name) == state_after(done + 1, keep):
-        return done + 1
-    return done
-
-
-def test_state_after_model():
-    assert state_after(0, False) == (False, False, False)
-    assert state_after(3, True) == (True, True, True)
-    assert state_after(5, False) == (True, False, False)
+def test_principal_statements_model():
+    assert [fact[0] for fact, _value, _sql in principal_statements('x', True)] == ['login', 'user', 'grant']
+    assert [value for _fact, value, _sql in principal_statements('x', False)] == [True] * 3 + [False] * 3
