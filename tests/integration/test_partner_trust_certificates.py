@@ -112,3 +112,30 @@ def test_same_certificate_owned_by_someone_else_fails_before_any_change(emulator
     result = run.result('clash')
     assert result['failed'] and "already in master as 'manual'" in result['msg'] and result['queries'] == []
     assert all(ddl_in(trips) == [] for trips in per_connection(emulator, mark))
+
+
+def test_replacing_or_dropping_a_partner_certificate_is_guarded_while_in_use(emulator):
+    execute(emulator, ENDPOINT % 5988)
+    old, new = partner_cert(4, 0), partner_cert(4, 1)
+    name = 'sql4_cert_' + _certs.thumbprint(der(old))[:8]
+    run = play(emulator, [{'name': 'trust', 'mssql.hadr.partner_trust': {
+        'partners': [{'name': 'sql4', 'public_certificate': pem(old)}]}}], public_blobs=[der(old)])
+    assert run.rc == 0, str(run)
+    emulator.ctl('mark-in-use', '--availability-group', 'AG1')
+    replace = {'name': name, 'owner': 'sql4_user', 'public_certificate': pem(new), 'replace': True}
+    mark = emulator.mark_log()
+    run = play(emulator, [
+        {'name': 'replace refused', 'mssql.hadr.certificate': replace, 'ignore_errors': True},
+        {'name': 'drop refused', 'mssql.hadr.certificate': {'name': name, 'state': 'absent'}, 'ignore_errors': True},
+        {'name': 'rotation cleanup refused', 'ignore_errors': True, 'mssql.hadr.partner_trust': {
+            'partners': [{'name': 'sql4', 'public_certificate': pem(new)}], 'remove_other_certificates': True}},
+    ], public_blobs=[der(old), der(new)])
+    assert run.result('replace refused')['msg'].startswith("Refusing to replace certificate '%s'" % name)
+    assert run.result('drop refused')['msg'].startswith("Refusing to drop certificate '%s'" % name)
+    assert run.result('rotation cleanup refused')['msg'].startswith("Refusing to drop certificate '%s' of partner "
+                                                                    "'sql4'" % name)
+    assert all(ddl_in(trips) == [] for trips in per_connection(emulator, mark))
+    run = play(emulator, [{'name': 'replace allowed', 'mssql.hadr.certificate': dict(replace, reconfigure_in_use=True)}],
+               public_blobs=[der(old), der(new)])
+    assert run.result('replace allowed')['operation'] == 'replace'
+    assert owned_thumbprints(emulator, 'sql4_user') == [_certs.thumbprint(der(new))]
