@@ -104,7 +104,8 @@ def test_replace_owner_and_guards(emulator):
                                                        'replace': True}},
     ], public_blobs=[der(one), der(two)])
     assert run.result('owner')['queries'] == ['ALTER AUTHORIZATION ON CERTIFICATE::[peer] TO [u2]']
-    assert 'different certificate' in run.result('different')['msg'] and 'replace: true' in run.result('different')['msg']
+    different = run.result('different')['msg']
+    assert 'different certificate' in different and 'replace: true' in different
     assert "already in database 'master' as 'peer'" in run.result('same cert other name')['msg']
     replaced = run.result('replace')
     assert replaced['operation'] == 'replace' and replaced['queries'][0] == 'DROP CERTIFICATE [peer]'
@@ -153,8 +154,8 @@ def test_bad_input_fails_clearly_and_changes_nothing(emulator):
     key_elsewhere = pkcs12.serialize_key_and_certificates(b'x', rsa_key(2048, slot=9), None, [cert],
                                                           serialization.BestAvailableEncryption(b'Pfx-Passw0rd'))
     cases = [
-        ('garbage pem', {'name': 'c1', 'public_certificate': '-----BEGIN CERTIFICATE-----\nnot base64!\n'
-                                                              '-----END CERTIFICATE-----'}, 'neither a PEM'),
+        ('garbage pem', {'name': 'c1', 'public_certificate':
+                         '-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----'}, 'neither a PEM'),
         ('garbage der', {'name': 'c2', 'public_certificate': base64.b64encode(b'0\x03\x02\x01\x01').decode()},
          'not a valid X.509 certificate'),
         ('wrong pfx password', {'name': 'c3', 'pkcs12': base64.b64encode(good_pfx).decode(),
@@ -171,7 +172,8 @@ def test_bad_input_fails_clearly_and_changes_nothing(emulator):
     run = play(emulator, [{'name': name, 'mssql.hadr.certificate': args, 'ignore_errors': True}
                           for name, args, dummy in cases] + [
         {'name': 'expired import', 'mssql.hadr.certificate': {'name': 'old_peer', 'public_certificate': pem(expired)}}],
-        secrets={'wrong_pw': 'Wr0ng-Pfx-Passw0rd'}, extra_secrets=key_material(key), public_blobs=[der(cert), der(expired)])
+        secrets={'wrong_pw': 'Wr0ng-Pfx-Passw0rd'}, extra_secrets=key_material(key),
+        public_blobs=[der(cert), der(expired)])
     for name, dummy, text in cases:
         result = run.result(name)
         assert result['failed'] and text in result['msg'], (name, result['msg'])

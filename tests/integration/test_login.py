@@ -55,8 +55,8 @@ def test_create_check_mode_idempotence_diff_and_password_compare(emulator):
 def test_every_option_changes_and_is_idempotent(emulator):
     base = {'name': 'opts', 'password': '{{ pw1 }}'}
     run = play(emulator, [
-        {'name': 'create disabled', 'mssql.hadr.login': dict(base, enabled=False, check_policy=False,
-                                                              default_database='tempdb')},
+        {'name': 'create disabled',
+         'mssql.hadr.login': dict(base, enabled=False, check_policy=False, default_database='tempdb')},
         {'name': 'enable with policy and expiration', 'mssql.hadr.login': dict(base, check_expiration=True)},
         {'name': 'again', 'mssql.hadr.login': dict(base, check_expiration=True)},
         {'name': 'drop', 'mssql.hadr.login': {'name': 'opts', 'state': 'absent'}},
@@ -123,9 +123,9 @@ def test_bad_input_fails_clearly_and_changes_nothing(emulator):
                                          'check_policy': True}, '15171'),
     ]
     mark = emulator.mark_log()
-    run = play(emulator, [dict({'name': name, 'mssql.hadr.login': args, 'ignore_errors': True})
-                          for name, args, dummy in cases], secrets={'pw1': PW1, 'long_pw': 'Aa1!' * 50, 'short_pw': 'Ab1!',
-                                                                  'simple_pw': 'alllowercaseletters'})
+    secrets = {'pw1': PW1, 'long_pw': 'Aa1!' * 50, 'short_pw': 'Ab1!', 'simple_pw': 'alllowercaseletters'}
+    run = play(emulator, [{'name': name, 'mssql.hadr.login': args, 'ignore_errors': True}
+                          for name, args, dummy in cases], secrets=secrets)
     for name, dummy, text in cases:
         result = run.result(name)
         assert result['failed'] and text in result['msg'], (name, result['msg'])

@@ -53,8 +53,8 @@ def test_service_master_key_protection_both_ways(emulator):
     assert run.result('drop smk')['queries'] == ['ALTER MASTER KEY DROP ENCRYPTION BY SERVICE MASTER KEY']
     assert any('not protected by the service master key' in w for w in run.result('drop smk')['warnings'])
     assert 'give its password' in run.result('add without password')['msg']
-    assert run.result('add smk')['queries'] == ["OPEN MASTER KEY DECRYPTION BY PASSWORD = N'********'",
-                                               'ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY']
+    assert run.result('add smk')['queries'] == [
+        "OPEN MASTER KEY DECRYPTION BY PASSWORD = N'********'", 'ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY']
     assert not run.result('again')['changed']
     assert key_state(emulator) == (True, True)
 

@@ -60,8 +60,8 @@ def test_exclusive_revokes_unlisted_partners_and_honours_the_in_use_guard(emulat
     mark = emulator.mark_log()
     run = play(emulator, [
         {'name': 'refused', 'mssql.hadr.partner_trust': {'partners': keep, 'exclusive': True}, 'ignore_errors': True},
-        {'name': 'allowed', 'mssql.hadr.partner_trust': {'partners': keep, 'exclusive': True,
-                                                          'reconfigure_in_use': True}},
+        {'name': 'allowed',
+         'mssql.hadr.partner_trust': {'partners': keep, 'exclusive': True, 'reconfigure_in_use': True}},
         {'name': 'again', 'mssql.hadr.partner_trust': {'partners': keep, 'exclusive': True}},
     ], diff=True)
     refused = run.result('refused')

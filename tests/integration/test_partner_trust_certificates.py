@@ -63,13 +63,13 @@ def test_rotation_beside_the_old_certificate_then_removal(emulator):
     execute(emulator, ENDPOINT % 5993)
     old, new = partner_cert(1, 0), partner_cert(1, 1)
     old_tp, new_tp = _certs.thumbprint(der(old)), _certs.thumbprint(der(new))
+    first = [{'name': 'sql1', 'public_certificate': pem(old)}]
+    second = [{'name': 'sql1', 'public_certificate': pem(new)}]
     run = play(emulator, [
-        {'name': 'first', 'mssql.hadr.partner_trust': {'partners': [{'name': 'sql1', 'public_certificate': pem(old)}]}},
-        {'name': 'rotate', 'mssql.hadr.partner_trust': {'partners': [{'name': 'sql1', 'public_certificate': pem(new)}]}},
-        {'name': 'rotate again', 'mssql.hadr.partner_trust': {'partners': [{'name': 'sql1',
-                                                                            'public_certificate': pem(new)}]}},
-        {'name': 'clean up', 'mssql.hadr.partner_trust': {'partners': [{'name': 'sql1', 'public_certificate': pem(new)}],
-                                                          'remove_other_certificates': True}},
+        {'name': 'first', 'mssql.hadr.partner_trust': {'partners': first}},
+        {'name': 'rotate', 'mssql.hadr.partner_trust': {'partners': second}},
+        {'name': 'rotate again', 'mssql.hadr.partner_trust': {'partners': second}},
+        {'name': 'clean up', 'mssql.hadr.partner_trust': {'partners': second, 'remove_other_certificates': True}},
     ], public_blobs=[der(old), der(new)])
     assert run.rc == 0, str(run)
     rotate = run.result('rotate')
@@ -135,7 +135,7 @@ def test_replacing_or_dropping_a_partner_certificate_is_guarded_while_in_use(emu
     assert run.result('rotation cleanup refused')['msg'].startswith("Refusing to drop certificate '%s' of partner "
                                                                     "'sql4'" % name)
     assert all(ddl_in(trips) == [] for trips in per_connection(emulator, mark))
-    run = play(emulator, [{'name': 'replace allowed', 'mssql.hadr.certificate': dict(replace, reconfigure_in_use=True)}],
-               public_blobs=[der(old), der(new)])
+    allowed = {'name': 'replace allowed', 'mssql.hadr.certificate': dict(replace, reconfigure_in_use=True)}
+    run = play(emulator, [allowed], public_blobs=[der(old), der(new)])
     assert run.result('replace allowed')['operation'] == 'replace'
     assert owned_thumbprints(emulator, 'sql4_user') == [_certs.thumbprint(der(new))]

@@ -39,8 +39,8 @@ def test_without_login_in_another_database_and_default_login(emulator):
     execute(emulator, "CREATE LOGIN [same_name] WITH PASSWORD = N'%s'" % PW_SQL)
     run = play(emulator, [
         {'name': 'lonely', 'mssql.hadr.user': {'name': "lonely'user", 'database': 'msdb', 'without_login': True}},
-        {'name': 'lonely again', 'mssql.hadr.user': {'name': "lonely'user", 'database': 'msdb',
-                                                      'without_login': True}},
+        {'name': 'lonely again',
+         'mssql.hadr.user': {'name': "lonely'user", 'database': 'msdb', 'without_login': True}},
         {'name': 'default login', 'mssql.hadr.user': {'name': 'same_name'}},
     ])
     assert run.rc == 0, str(run)
