@@ -113,3 +113,23 @@ def test_without_any_login_the_error_names_the_fix(emulator_factory):
     assert run.rc != 0, str(run)
     failed = run.result(TASKS[0], host='sql1')
     assert failed['failed'] and 'login_user is required' in failed['msg'] and 'MSSQL_USER' in failed['msg']
+
+
+def test_example_inventory_sets_only_variables_the_playbooks_read():
+    """docs/examples/inventory.yml parses with ansible-inventory, and every hadr_* variable it sets is one the
+    roles' defaults or the playbooks read (a misspelt variable would be silently ignored)."""
+    import glob
+    import re
+    path = os.path.join(REPO_ROOT, 'docs', 'examples', 'inventory.yml')
+    proc = subprocess.run([os.path.join(os.path.dirname(ansible_playbook_path()), 'ansible-inventory'), '-i', path,
+                           '--list'], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0 and '[WARNING]' not in proc.stderr, proc.stderr
+    hostvars = json.loads(proc.stdout)['_meta']['hostvars']
+    assert sorted(hostvars) == ['sql1', 'sql2', 'sql3']
+    read = set()
+    for source in glob.glob(os.path.join(REPO_ROOT, 'roles', '*', 'defaults', 'main.yml')) + \
+            glob.glob(os.path.join(REPO_ROOT, 'playbooks', '*.yml')):
+        with open(source) as handle:
+            read.update(re.findall(r'\bhadr_\w+', handle.read()))
+    used = {name for variables in hostvars.values() for name in variables if name.startswith('hadr_')}
+    assert used and used <= read, sorted(used - read)
