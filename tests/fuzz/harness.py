@@ -127,6 +127,18 @@ def masked(text, secrets):
     return text
 
 
+# SQL Server's password policy (CHECK_POLICY, and always for master keys) depends on the server: only it
+# can refuse a password for complexity.
+POLICY_ERRORS = (15116, 15117, 15118)
+
+
+def assert_policy_refusal(case):
+    """SQL Server refused a password for its policy: reported with the number and statement, nothing changed."""
+    assert case.failed and case.result.get('error_number') in POLICY_ERRORS, case
+    assert case.result.get('failed_statement') and 'error %d' % case.result['error_number'] in case.result['msg'], case
+    assert not (case.added or case.removed or case.changed), case
+
+
 def assert_refused(case, problems, secrets=()):
     """A validation failure: nothing sent but reads, nothing changed, the message names one of the problems."""
     assert case.failed, ('expected a validation failure for %s' % (problems,), case)
