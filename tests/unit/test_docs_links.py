@@ -55,3 +55,17 @@ def test_slug_follows_github():
         '1418-the-server-network-address-can-not-be-reached'
     assert slug('Your own servers, and the guides') == 'your-own-servers-and-the-guides'
     assert slug('`code` in a heading') == 'code-in-a-heading'
+
+
+def yaml_blocks(path):
+    with open(path) as handle:
+        text = handle.read()
+    return re.findall(r'^```ya?ml\n(.*?)^```', text, re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize('path', [p for p in markdown_files() if yaml_blocks(p)],
+                         ids=lambda p: os.path.relpath(p, REPO_ROOT))
+def test_yaml_snippets_parse(path):
+    import yaml
+    for block in yaml_blocks(path):
+        assert yaml.safe_load(block) is not None, block
