@@ -94,3 +94,18 @@ def test_unticked_boolean_is_false_and_encrypt_choice_false_is_false(monkeypatch
     params = validated(env, monkeypatch)
     assert params['encrypt'] is False and params['trust_server_certificate'] is False
 
+
+
+def test_ca_certificate_reaches_the_driver_and_is_refused_without_validation(monkeypatch, tmp_path):
+    from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError, connection_settings
+    inputs, injectors = load_type()
+    credential = {'username': 'sa', 'password': 'x', 'ca_certificate': PEM}
+    params = validated(inject(inputs, injectors, credential, private_dir=str(tmp_path)), monkeypatch)
+    _, _, freetds_conf = connection_settings(params, 'FreeTDS')
+    assert '\tca file = %s\n' % params['ca_file'] in freetds_conf and '\tencryption = require\n' in freetds_conf
+    _, env, _ = connection_settings(params, 'ODBC Driver 18 for SQL Server')
+    assert env == {'SSL_CERT_FILE': params['ca_file']}
+    credential['encrypt'] = 'false'
+    params = validated(inject(inputs, injectors, credential, private_dir=str(tmp_path)), monkeypatch)
+    with pytest.raises(MssqlError, match='ca_file is set but certificate validation is off'):
+        connection_settings(params, 'FreeTDS')
