@@ -33,9 +33,36 @@ _SECRET_PATTERNS = [
     re.compile(r"(PASSWORD\s*=\s*)(?:N?'(?:[^']|'')*(?:'|$)|0x[0-9a-f]*)", re.I),
     # the private key bytes of CREATE/ALTER CERTIFICATE ... PRIVATE KEY (BINARY = 0x...)
     re.compile(r"(\bPRIVATE\s+KEY\s*\(\s*BINARY\s*=\s*)0x[0-9a-f]*", re.I),
-    # the clear-text argument of PWDCOMPARE('clear', hash)
-    re.compile(r"(\bPWDCOMPARE\s*\(\s*)N?'(?:[^']|'')*(?:'|$)", re.I),
+    # the clear-text argument of PWDCOMPARE('clear', hash) / PWDENCRYPT('clear')
+    re.compile(r"(\bPWD(?:COMPARE|ENCRYPT)\s*\(\s*)N?'(?:[^']|'')*(?:'|$)", re.I),
+    # CREATE/ALTER CREDENTIAL ... SECRET = '...'
+    re.compile(r"(\bSECRET\s*=\s*)N?'(?:[^']|'')*(?:'|$)", re.I),
 ]
+_CERTPRIVATEKEY = re.compile(r'\bCERTPRIVATEKEY\s*\(', re.I)
+_LITERAL = re.compile(r"N?'(?:[^']|'')*(?:'|$)", re.I)
+
+
+def _mask_certprivatekey(sql):
+    """CERTPRIVATEKEY(id, 'encryption password' [, 'decryption password']): mask the literals after id."""
+    out, pos = [], 0
+    for match in _CERTPRIVATEKEY.finditer(sql):
+        if match.start() < pos:
+            continue
+        index, depth, after_id = match.end(), 1, False
+        out.append(sql[pos:index])
+        while index < len(sql) and depth:
+            literal = _LITERAL.match(sql, index)
+            if literal:
+                out.append(MASK if after_id else literal.group(0))
+                index = literal.end()
+                continue
+            char = sql[index]
+            depth += {'(': 1, ')': -1}.get(char, 0)
+            after_id = after_id or (char == ',' and depth == 1)
+            out.append(char)
+            index += 1
+        pos = index
+    return ''.join(out) + sql[pos:]
 MASK = "'********'"
 
 
@@ -45,7 +72,7 @@ def mask_secrets(sql):
         return sql
     for pattern in _SECRET_PATTERNS:
         sql = pattern.sub(lambda m: m.group(1) + MASK, sql)
-    return sql
+    return _mask_certprivatekey(sql)
 
 
 class RequestLog:

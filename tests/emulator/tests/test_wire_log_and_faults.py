@@ -37,6 +37,12 @@ def fake(tmp_path):
      "SELECT PWDCOMPARE('********', password_hash) FROM sys.sql_logins"),
     ("CREATE LOGIN c WITH PASSWORD = 'unterminated", "CREATE LOGIN c WITH PASSWORD = '********'"),
     ("SELECT name FROM sys.sql_logins WHERE name = 'password'", None),
+    ("SELECT PWDENCRYPT('clear')", "SELECT PWDENCRYPT('********')"),
+    ("CREATE CREDENTIAL c WITH IDENTITY = 'u', SECRET = 'S3cret'",
+     "CREATE CREDENTIAL c WITH IDENTITY = 'u', SECRET = '********'"),
+    ("SELECT CERTPRIVATEKEY(CERT_ID('c'), 'enc-pw', N'dec-pw')",
+     "SELECT CERTPRIVATEKEY(CERT_ID('c'), '********', '********')"),
+    ("SELECT CERTPRIVATEKEY(256, 'enc-pw')", "SELECT CERTPRIVATEKEY(256, '********')"),
 ])
 def test_mask_secrets(sql, expected):
     assert mask_secrets(sql) == (sql if expected is None else expected)
