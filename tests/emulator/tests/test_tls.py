@@ -170,3 +170,15 @@ def test_strict_without_certificate_is_refused(tmp_path):
         server.shutdown()
         server.server_close()
         engine.close()
+
+
+def test_emulator_process_with_tls_options(emulator_factory, tmp_path, monkeypatch):
+    """--tls-cert/--tls-key through the command line and the fixture (tls=True)."""
+    instance = emulator_factory(tls=True)
+    assert instance.tls_cert and os.path.exists(instance.tls_cert)
+    freetds, microsoft = CLIENTS[0], CLIENTS[1]
+    use(freetds, freetds.connect(instance.host, instance.port, instance.sa_password, 'full', instance.tls_cert,
+                                 tmp_path, monkeypatch))
+    use(microsoft, microsoft.connect(instance.host, instance.port, instance.sa_password, 'strict',
+                                     instance.tls_cert))
+    assert [e['kind'] for e in instance.log_entries()].count('login') == 2
