@@ -1,7 +1,8 @@
 """The AWX job-template recipe (docs/awx.md), run as AWX runs it but without AWX: the playbook from
 playbooks/, the survey's answers as extra vars (docs/awx/surveys/), the SQL login from the MSSQL_*
 environment the credential type injects (docs/awx/), and an inventory that holds only where each replica
-is. Three emulated instances; certificate topology, then verify, then a second run that changes nothing."""
+is. Emulated instances: the certificate topology (three) and the Windows topology (two), each followed by
+verify and by a second run that changes nothing."""
 import json
 import os
 
@@ -66,3 +67,34 @@ def test_certificate_topology_then_verify_as_awx_jobs(emulator_factory, tmp_path
     for run in (first, verify, second):
         text = run.stdout + run.stderr
         assert SA_PASSWORD not in text and MASTER_KEY_PASSWORD not in text
+
+
+def test_windows_topology_then_verify_as_awx_jobs(emulator_factory, tmp_path):
+    accounts = ['CONTOSO\\svc_sql1', 'CONTOSO\\svc_sql2']
+    instances = dict((name, emulator_factory(server_name=name.upper(), sa_password=SA_PASSWORD,
+                                             service_account='CONTOSO\\svc_%s' % name, windows_accounts=accounts))
+                     for name in ('sql1', 'sql2'))
+    inventory = {'all': {'children': {'replicas': {'hosts': dict(
+        (name, {'ansible_connection': 'local', 'ansible_python_interpreter': os.sys.executable,
+                'hadr_sql_host': instance.host, 'hadr_sql_port': instance.port,
+                'hadr_endpoint_port': endpoint_port(), 'hadr_endpoint_fqdn': '127.0.0.1'})
+        for name, instance in instances.items())}}}}
+    inputs, injectors = load_type()
+    env = inject(inputs, injectors, {'username': 'sa', 'password': SA_PASSWORD, 'odbc_driver': 'FreeTDS',
+                                     'encrypt': 'false'}, private_dir=str(tmp_path))
+    # survey answers arrive as strings ('false', 'negotiate'), as AWX sends them
+    build = survey_extra_vars('windows_topology', hadr_firewall='false')
+    assert build['hadr_exclusive'] == 'false' and build['hadr_windows_protocol'] == 'negotiate'
+    playbook = os.path.join(REPO_ROOT, 'playbooks', 'windows_topology.yml')
+    first = run_playbook(playbook, inventory, build, env=env)
+    assert first.rc == 0, str(first)
+    assert changed_tasks(first)
+
+    verify = run_playbook(os.path.join(REPO_ROOT, 'playbooks', 'verify_topology.yml'), inventory,
+                          survey_extra_vars('verify_topology'), env=env)
+    assert verify.rc == 0, str(verify)
+    assert '2 replicas: 2 of 2 ordered pairs can authenticate' in verify.stdout, str(verify)
+
+    second = run_playbook(playbook, inventory, build, env=env)
+    assert second.rc == 0 and changed_tasks(second) == [], str(second)
+    assert SA_PASSWORD not in first.stdout + first.stderr + second.stdout + verify.stdout
