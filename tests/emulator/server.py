@@ -486,9 +486,12 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
                 curcmd = tds.CURCMD_SELECT
             if result.error is not None:
                 number, state, severity, text = _sql_error_fields(result.error)
-                out += self.error_token(number, state, severity, text)
-                status |= tds.DONE_ERROR
-                first_error = number if first_error is None else first_error
+                if severity <= 10:   # informational: SQL Server sends INFO, which clients do not raise
+                    out += tds.message(tds.TOK_INFO, number, state, severity, text, self.server.server_name)
+                else:
+                    out += self.error_token(number, state, severity, text)
+                    status |= tds.DONE_ERROR
+                    first_error = number if first_error is None else first_error
             if result.rowcount is not None:
                 status |= tds.DONE_COUNT
             status |= tds.DONE_INXACT if self.session.in_transaction else 0

@@ -115,6 +115,15 @@ def test_info_messages_do_not_raise(fake):
         assert cursor.nextset() and cursor.fetchone()[0] == 4
 
 
+def test_an_error_of_severity_10_or_less_travels_as_info(fake):
+    with connect(fake) as conn:
+        cursor = conn.cursor().execute('RAISE 50000 10; SELECT 6')
+        assert [m for m in cursor.messages if '(50000)' in m[0]] == [
+            ('[01000] (50000)', '[FreeTDS][SQL Server]Fake error 50000.')]
+        assert cursor.nextset() and cursor.fetchone()[0] == 6
+    assert [e['error'] for e in log_of(fake) if e['kind'] == 'batch'][-1] is None
+
+
 def test_rowcount_travels_in_done(fake):
     with connect(fake) as conn:
         assert conn.cursor().execute('UPDATE x').rowcount == 3

@@ -149,7 +149,8 @@ class FakeEngine:
             return StatementResult(columns, [tuple(values)], 1)
         if upper.startswith('RAISE '):
             number = int(upper.split()[1])
-            return StatementResult(error=SqlError(number, 'Fake error %d.' % number))
+            severity = int(upper.split()[2]) if len(upper.split()) > 2 else 16
+            return StatementResult(error=SqlError(number, 'Fake error %d.' % number, severity))
         if upper.startswith('INFO '):
             return StatementResult(infos=[(int(upper.split()[1]), 'Fake information.')])
         if upper in ('BEGIN TRAN', 'BEGIN TRANSACTION'):
