@@ -102,7 +102,7 @@ def mark_mirroring(db, database):
         raise
 
 
-def add_fault(db, match, action, times):
+def add_fault(control, match, action, times):
     try:
         re.compile(match)
     except re.error as exc:
@@ -111,16 +111,15 @@ def add_fault(db, match, action, times):
         raise SystemExit('ctl: --action must be drop, error:NUMBER, delay:MS, crash-before or crash-after')
     if times is not None and times < 1:
         raise SystemExit('ctl: --times must be at least 1')
-    db.execute('BEGIN IMMEDIATE')
-    db.execute('INSERT INTO faults (match, action, remaining) VALUES (?, ?, ?)', (match, action, times))
-    db.execute('COMMIT')
+    control.execute('INSERT INTO faults (match, action, remaining) VALUES (?, ?, ?)', (match, action, times))
 
 
-def clear(db):
+def clear(db, control):
     """Remove every fault and every in-use mark (AG replicas, mirroring sessions, mirroring connections)."""
+    control.execute('DELETE FROM faults')
     db.execute('BEGIN IMMEDIATE')
-    for table in ('faults', 'mirroring_connections', 'replica_states', 'availability_replicas',
-                  'availability_groups', 'database_mirroring_state'):
+    for table in ('mirroring_connections', 'replica_states', 'availability_replicas', 'availability_groups',
+                  'database_mirroring_state'):
         db.execute('DELETE FROM %s' % table)
     db.execute('COMMIT')
 
@@ -140,6 +139,7 @@ def main(argv=None):
     sub.add_parser('clear', help='remove all faults and in-use marks')
     args = parser.parse_args(argv)
     db = _open(args.data)
+    control = catalog.open_control(args.data, busy_timeout_ms=30000)
     try:
         if args.command == 'mark-in-use':
             if args.availability_group:
@@ -147,11 +147,12 @@ def main(argv=None):
             else:
                 mark_mirroring(db, args.mirroring)
         elif args.command == 'fault':
-            add_fault(db, args.match, args.action, args.times)
+            add_fault(control, args.match, args.action, args.times)
         else:
-            clear(db)
+            clear(db, control)
     finally:
         db.close()
+        control.close()
     return 0
 
 

@@ -109,9 +109,22 @@ CREATE TABLE IF NOT EXISTS mirroring_connections (
   connection_id TEXT PRIMARY KEY, transport_stream_id TEXT, state INT, connect_time TEXT, login_time TEXT,
   authentication_method TEXT, principal_name TEXT, remote_user_name TEXT, last_activity_time TEXT,
   is_accept INT, login_state INT, peer_certificate_id INT, encryption_algorithm INT);
-CREATE TABLE IF NOT EXISTS faults (
-  id INTEGER PRIMARY KEY, match TEXT NOT NULL, action TEXT NOT NULL, remaining INT);
 '''
+
+# Faults live in their own small store so that test control never waits for a catalog write lock.
+CONTROL_FILE = 'control.sqlite3'
+CONTROL_SCHEMA = ('CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY, match TEXT NOT NULL, '
+                  'action TEXT NOT NULL, remaining INT)')
+
+
+def open_control(data_dir, busy_timeout_ms=10000):
+    os.makedirs(data_dir, exist_ok=True)
+    conn = sqlite3.connect(os.path.join(data_dir, CONTROL_FILE), timeout=busy_timeout_ms / 1000.0,
+                           isolation_level=None, check_same_thread=False)
+    conn.execute('PRAGMA journal_mode=WAL')
+    conn.execute('PRAGMA synchronous=FULL')
+    conn.execute(CONTROL_SCHEMA)
+    return conn
 
 
 def _case(column, mapping, default='NULL'):

@@ -63,8 +63,6 @@ class MasterKeyStmt(Stmt):
 
     def run(self, xc):
         engine, database = xc.engine, xc.database
-        if self.ddl:
-            _not_in_transaction(xc, self.action)
         require_sysadmin(xc)
         row = _master_key(engine, database)
         now = catalog.now_text()
@@ -363,7 +361,6 @@ class CreateCertificate(Stmt):
 
     def _run(self, xc):
         engine, spec, database = xc.engine, self.spec, xc.database
-        _not_in_transaction(xc, 'CREATE CERTIFICATE')
         require_sysadmin(xc)
         infos = []
         owner_id = 1
@@ -489,7 +486,6 @@ class AlterCertificate(Stmt):
 
     def run(self, xc):
         engine, spec, database = xc.engine, self.spec, xc.database
-        _not_in_transaction(xc, 'ALTER CERTIFICATE')
         row = _certificate_row(engine, database, self.certificate)
         if row is None or not engine.is_sysadmin(xc.session.principal_id):
             raise cannot('alter', 'certificate', self.certificate)
@@ -543,7 +539,6 @@ class DropCertificate(Stmt):
 
     def run(self, xc):
         engine, database = xc.engine, xc.database
-        _not_in_transaction(xc, 'DROP CERTIFICATE')
         row = _certificate_row(engine, database, self.certificate)
         if row is None or not engine.is_sysadmin(xc.session.principal_id):
             raise cannot('drop', 'certificate', self.certificate)
@@ -570,7 +565,6 @@ class AlterCertificateOwner(Stmt):
 
     def run(self, xc):
         engine, database = xc.engine, xc.database
-        _not_in_transaction(xc, 'ALTER AUTHORIZATION')
         row = _certificate_row(engine, database, self.certificate)
         if row is None or not engine.is_sysadmin(xc.session.principal_id):
             raise cannot('find', 'certificate', self.certificate)
@@ -614,6 +608,7 @@ class BackupCertificate(Stmt):
 
     def run(self, xc):
         engine, spec, database = xc.engine, self.spec, xc.database
+        _not_in_transaction(xc, 'BACKUP CERTIFICATE')   # writes files: not undone by a rollback
         row = _certificate_row(engine, database, self.certificate)
         if row is None:
             raise cannot('find', 'certificate', self.certificate)

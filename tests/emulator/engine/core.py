@@ -54,6 +54,7 @@ class Session:
         self.app = app
         self.trancount = 0
         self.transaction_descriptor = bytes(8)
+        self.txn_db = None      # own SQLite connection while a user transaction has written
         self.options = {}
         self.last_rowcount = 0
         self.last_error = 0
@@ -111,18 +112,20 @@ class Engine:
         self.current = None
         self.pending_error = None
         self.opened_master_keys = set()
-        self.db = catalog.open_db(data_dir)
-        functions.register(self.db, self)
+        self.txn_owner = None   # the session whose user transaction holds the catalog's write lock
+        self.shared = catalog.open_db(data_dir)
+        functions.register(self.shared, self)
+        self.control = catalog.open_control(data_dir)
         with self.lock:
-            self.db.execute('BEGIN IMMEDIATE')
+            self.shared.execute('BEGIN IMMEDIATE')
             try:
-                catalog.create_schema_tx(self.db)
-                self.db.execute('COMMIT')
+                catalog.create_schema_tx(self.shared)
+                self.shared.execute('COMMIT')
             except Exception:
-                self.db.execute('ROLLBACK')
+                self.shared.execute('ROLLBACK')
                 raise
-            if not self.db.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone():
-                catalog.seed(self.db, hash_password(sa_password))
+            if not self.shared.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone():
+                catalog.seed(self.shared, hash_password(sa_password))
             self._write_meta(sa_password)
         from .listeners import Listeners
         self.listeners = Listeners(self)
@@ -156,17 +159,65 @@ class Engine:
                     db.execute('UPDATE server_principals SET password_hash = ? WHERE principal_id = 1',
                                (hash_password(sa_password),))
 
+    @property
+    def db(self):
+        """The connection the running statement sees: its session's transaction, or the shared one."""
+        current = self.current
+        if current is not None and current.session.txn_db is not None:
+            return current.session.txn_db
+        return self.shared
+
     @contextlib.contextmanager
     def write(self):
-        """One atomic, durable change of the catalog (BEGIN IMMEDIATE ... COMMIT with synchronous=FULL)."""
+        """One atomic, durable change of the catalog (BEGIN IMMEDIATE ... COMMIT with synchronous=FULL).
+        Inside a user transaction the change is a savepoint of the session's own SQLite transaction,
+        committed or rolled back with it."""
         with self.lock:
-            self.db.execute('BEGIN IMMEDIATE')
+            session = self.current.session if self.current is not None else None
+            if session is not None and session.trancount > 0:
+                conn = self._transaction_connection(session)
+                conn.execute('SAVEPOINT statement')
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute('ROLLBACK TO statement')
+                    conn.execute('RELEASE statement')
+                    raise
+                conn.execute('RELEASE statement')
+                return
+            self._check_no_writer(session)
+            self.shared.execute('BEGIN IMMEDIATE')
             try:
-                yield self.db
+                yield self.shared
             except BaseException:
-                self.db.execute('ROLLBACK')
+                self.shared.execute('ROLLBACK')
                 raise
-            self.db.execute('COMMIT')
+            self.shared.execute('COMMIT')
+
+    def _check_no_writer(self, session):
+        if self.txn_owner is not None and self.txn_owner is not session:
+            # [U] SQL Server would block on the other transaction's locks; we answer at once.
+            raise SqlError(1222, 'Lock request time out period exceeded.', 16)
+
+    def _transaction_connection(self, session):
+        if session.txn_db is None:
+            self._check_no_writer(session)
+            conn = catalog.open_db(self.data_dir)
+            functions.register(conn, self)
+            conn.execute('BEGIN IMMEDIATE')
+            session.txn_db = conn
+            self.txn_owner = session
+        return session.txn_db
+
+    def _end_transaction(self, session, commit):
+        session.trancount = 0
+        session.transaction_descriptor = bytes(8)
+        conn = session.txn_db
+        if conn is not None:
+            session.txn_db = None
+            self.txn_owner = None
+            conn.execute('COMMIT' if commit else 'ROLLBACK')
+            conn.close()
 
     def query(self, sql, args=()):
         return self.db.execute(sql, args).fetchall()
@@ -177,7 +228,11 @@ class Engine:
     def close(self):
         with self.lock:
             self.listeners.stop_all()
-            self.db.close()
+            for session in list(self.sessions.values()):
+                if session.txn_db is not None:
+                    self._end_transaction(session, commit=False)
+            self.shared.close()
+            self.control.close()
 
     # --- sessions ----------------------------------------------------------------------------------
     def login(self, user, password, database, app):
@@ -213,7 +268,10 @@ class Engine:
 
     def logout(self, session):
         with self.lock:
+            if session.txn_db is not None or session.trancount:
+                self._end_transaction(session, commit=False)   # a closed connection rolls back
             self.sessions.pop(session.spid, None)
+            self.opened_master_keys = {k for k in self.opened_master_keys if k[0] != session.spid}
 
     def logged_in(self, principal_id):
         return any(s.principal_id == principal_id for s in self.sessions.values())
@@ -231,14 +289,13 @@ class Engine:
                 raise err(3902)
             session.trancount -= 1
             if session.trancount == 0:
-                session.transaction_descriptor = bytes(8)
+                self._end_transaction(session, commit=True)
 
     def rollback_transaction(self, session):
         with self.lock:
             if session.trancount == 0:
                 raise err(3903)
-            session.trancount = 0
-            session.transaction_descriptor = bytes(8)
+            self._end_transaction(session, commit=False)
 
     # --- batches -----------------------------------------------------------------------------------
     def run_batch(self, session, sql, params=None):
@@ -259,8 +316,7 @@ class Engine:
                     session.last_error = result.error.number
                     if result.error.aborts_batch or session.options.get('XACT_ABORT'):
                         if session.options.get('XACT_ABORT') and session.trancount:
-                            session.trancount = 0
-                            session.transaction_descriptor = bytes(8)
+                            self._end_transaction(session, commit=False)
                         break
                 else:
                     session.last_error = 0
@@ -291,15 +347,14 @@ class Engine:
     def take_fault(self, sql):
         """The first fault whose regex matches this request (consumes one of its --times)."""
         with self.lock:
-            rows = self.query('SELECT id, match, action, remaining FROM faults ORDER BY id')
+            rows = self.control.execute('SELECT id, match, action, remaining FROM faults ORDER BY id').fetchall()
             for fid, pattern, action, remaining in rows:
                 if re.search(pattern, sql or '', re.S):
-                    with self.write() as db:
-                        if remaining is not None:
-                            if remaining <= 1:
-                                db.execute('DELETE FROM faults WHERE id = ?', (fid,))
-                            else:
-                                db.execute('UPDATE faults SET remaining = remaining - 1 WHERE id = ?', (fid,))
+                    if remaining is not None:
+                        if remaining <= 1:
+                            self.control.execute('DELETE FROM faults WHERE id = ?', (fid,))
+                        else:
+                            self.control.execute('UPDATE faults SET remaining = remaining - 1 WHERE id = ?', (fid,))
                     return action
             return None
 

@@ -12,12 +12,6 @@ from .tokens import check_sysname
 LANGUAGES = ('us_english', 'english', 'british')
 
 
-def _not_in_transaction(xc, what):
-    if xc.session.in_transaction:
-        # SQL Server allows this inside a user transaction; the emulator does not model its rollback.
-        raise not_implemented('%s inside a user transaction' % what)
-
-
 def _can_manage_logins(xc):
     engine = xc.engine
     pid = xc.session.principal_id
@@ -178,7 +172,6 @@ class CreateLogin(Stmt):
 
     def run(self, xc):
         engine, opts = xc.engine, self.opts
-        _not_in_transaction(xc, 'CREATE LOGIN')
         if not _can_manage_logins(xc):
             raise no_permission()
         if 'CREDENTIAL' in opts:
@@ -271,7 +264,6 @@ class AlterLogin(Stmt):
 
     def run(self, xc):
         engine, opts = xc.engine, self.opts
-        _not_in_transaction(xc, 'ALTER LOGIN')
         row = engine.one('SELECT principal_id, name, type, password_hash, is_policy_checked, is_expiration_checked, '
                          'must_change FROM server_principals WHERE name = ?', (self.login,))
         admin = _can_manage_logins(xc)
@@ -369,7 +361,6 @@ class DropLogin(Stmt):
 
     def run(self, xc):
         engine = xc.engine
-        _not_in_transaction(xc, 'DROP LOGIN')
         row = engine.one('SELECT principal_id, name, type FROM server_principals WHERE name = ?', (self.login,))
         if row is None or row[2] == 'R' or not _can_manage_logins(xc):
             raise cannot('drop', 'login', self.login)
@@ -427,7 +418,6 @@ class CreateUser(Stmt):
 
     def run(self, xc):
         engine, opts, database = xc.engine, self.opts, xc.database
-        _not_in_transaction(xc, 'CREATE USER')
         if not engine.is_sysadmin(xc.session.principal_id):
             raise no_permission()
         if engine.one('SELECT 1 FROM database_principals WHERE db = ? AND name = ?', (database, self.user)):
@@ -485,7 +475,6 @@ class DropUser(Stmt):
 
     def run(self, xc):
         engine, database = xc.engine, xc.database
-        _not_in_transaction(xc, 'DROP USER')
         row = engine.one('SELECT principal_id, name, type FROM database_principals WHERE db = ? AND name = ?',
                          (database, self.user))
         if row is None or row[2] == 'R':
@@ -529,7 +518,6 @@ class AlterServerRole(Stmt):
 
     def run(self, xc):
         engine = xc.engine
-        _not_in_transaction(xc, 'ALTER SERVER ROLE')
         role = engine.one("SELECT principal_id FROM server_principals WHERE name = ? AND type = 'R'", (self.role,))
         if role is None or not engine.is_sysadmin(xc.session.principal_id):
             raise cannot('alter', 'server role', self.role)
@@ -626,7 +614,6 @@ class PermissionStmt(Stmt):
 
     def run(self, xc):
         engine, session = xc.engine, xc.session
-        _not_in_transaction(xc, self.verb)
         if self.as_login is not None:
             raise not_implemented('%s ... AS' % self.verb)
         table = ENDPOINT_PERMISSIONS if self.securable is not None else SERVER_PERMISSIONS
@@ -719,7 +706,6 @@ class AlterEndpointOwner(Stmt):
 
     def run(self, xc):
         engine = xc.engine
-        _not_in_transaction(xc, 'ALTER AUTHORIZATION')
         row = engine.one('SELECT endpoint_id, principal_id FROM endpoints WHERE name = ?', (self.endpoint,))
         if row is None or not (engine.is_sysadmin(xc.session.principal_id) or row[1] == xc.session.principal_id):
             raise cannot('find', 'endpoint', self.endpoint)
