@@ -29,7 +29,7 @@ EXTRA = {'partner_login_password': PARTNER_PASSWORD, 'example_master_key_passwor
 
 def endpoint_port():
     """A free port in the range SQL Server documents for endpoints (1024-32767), so no warning is expected."""
-    for _ in range(200):
+    for attempt in range(200):
         port = random.randint(20000, 32000)
         with socket.socket() as sock:
             try:

@@ -16,7 +16,7 @@ def servers():
     found = {}
     for entry in os.environ['MSSQL_HADR_SERVERS'].split(','):
         name, address = entry.strip().split('=', 1)
-        address, _, endpoint_port = address.partition('/')
+        address, endpoint_port = (address.split('/', 1) + [''])[:2]
         host, port = address.rsplit(':', 1)
         found[name] = (host, int(port), int(endpoint_port or os.environ.get('MSSQL_HADR_ENDPOINT_PORT', '5022')))
     assert len(found) >= 2, 'MSSQL_HADR_SERVERS must name at least two instances'

@@ -63,7 +63,7 @@ def _input_problems(inputs):
         if kind not in PYTHON_TYPE:
             problems.append('%s: type must be string or boolean' % where)
             continue
-        if 'default' in field and type(field['default']) is not PYTHON_TYPE[kind]:
+        if 'default' in field and not isinstance(field['default'], PYTHON_TYPE[kind]):
             problems.append('%s: default %r is not a %s' % (where, field['default'], kind))
         for key in STRING_ONLY:
             if key in field and kind != 'string':
@@ -82,7 +82,7 @@ def _input_problems(inputs):
 
 def _validation_namespace(inputs, injectors):
     names = dict((field['id'], 'EXAMPLE') for field in inputs.get('fields', []))
-    files = [key for key in injectors.get('file', {})]
+    files = list(injectors.get('file', {}))
     if 'template' in files:
         filename = 'EXAMPLE_FILENAME'
     else:

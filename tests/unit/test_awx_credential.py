@@ -55,20 +55,20 @@ def test_the_validator_refuses_what_awx_refuses(breakage, expected):
 
 
 def test_injects_exactly_the_variables_the_connection_layer_reads():
-    _, injectors = load_type()
+    injectors = load_type()[1]
     assert sorted(injectors['env']) == sorted(env_fallbacks())
 
 
 def test_password_is_secret_and_nothing_else_is():
-    inputs, _ = load_type()
+    inputs = load_type()[0]
     assert [f['id'] for f in inputs['fields'] if f.get('secret')] == ['password']
 
 
 def test_empty_credential_means_the_module_defaults(monkeypatch, tmp_path):
     inputs, injectors = load_type()
     env = inject(inputs, injectors, {}, private_dir=str(tmp_path))
-    assert validated(env, monkeypatch) == validated({}, monkeypatch) | {'login_user': '', 'login_password': '',
-                                                                           'odbc_driver': '', 'ca_file': ''}
+    expected = dict(validated({}, monkeypatch), login_user='', login_password='', odbc_driver='', ca_file='')
+    assert validated(env, monkeypatch) == expected
     assert env['MSSQL_ENCRYPT'] == 'true', 'an unset credential must not turn encryption off'
 
 
@@ -95,15 +95,14 @@ def test_unticked_boolean_is_false_and_encrypt_choice_false_is_false(monkeypatch
     assert params['encrypt'] is False and params['trust_server_certificate'] is False
 
 
-
 def test_ca_certificate_reaches_the_driver_and_is_refused_without_validation(monkeypatch, tmp_path):
     from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError, connection_settings
     inputs, injectors = load_type()
     credential = {'username': 'sa', 'password': 'x', 'ca_certificate': PEM}
     params = validated(inject(inputs, injectors, credential, private_dir=str(tmp_path)), monkeypatch)
-    _, _, freetds_conf = connection_settings(params, 'FreeTDS')
+    freetds_conf = connection_settings(params, 'FreeTDS')[2]
     assert '\tca file = %s\n' % params['ca_file'] in freetds_conf and '\tencryption = require\n' in freetds_conf
-    _, env, _ = connection_settings(params, 'ODBC Driver 18 for SQL Server')
+    env = connection_settings(params, 'ODBC Driver 18 for SQL Server')[1]
     assert env == {'SSL_CERT_FILE': params['ca_file']}
     credential['encrypt'] = 'false'
     params = validated(inject(inputs, injectors, credential, private_dir=str(tmp_path)), monkeypatch)

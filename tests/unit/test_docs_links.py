@@ -13,7 +13,7 @@ FENCE = re.compile(r'^(```|~~~).*?^\1', re.MULTILINE | re.DOTALL)
 
 def markdown_files():
     found = [os.path.join(REPO_ROOT, 'README.md')]
-    for root, _, names in os.walk(os.path.join(REPO_ROOT, 'docs')):
+    for root, dummy, names in os.walk(os.path.join(REPO_ROOT, 'docs')):
         found += [os.path.join(root, name) for name in names if name.endswith('.md')]
     return sorted(found)
 
@@ -41,7 +41,7 @@ def links(path):
 def test_relative_links_resolve(path):
     broken = []
     for link in links(path):
-        target, _, anchor = link.partition('#')
+        target, anchor = (link.split('#', 1) + [''])[:2]
         full = os.path.normpath(os.path.join(os.path.dirname(path), target)) if target else path
         if not os.path.exists(full):
             broken.append('%s: no such file' % link)

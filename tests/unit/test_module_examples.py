@@ -41,8 +41,7 @@ def tasks_of(examples):
     for task in yaml.safe_load(examples) or []:
         yield task
         for key in ('block', 'rescue', 'always'):
-            for inner in task.get(key, []):
-                yield inner
+            yield from task.get(key, [])
 
 
 def problems_in(module, doc, examples):
