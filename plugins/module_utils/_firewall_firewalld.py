@@ -110,6 +110,11 @@ class Firewalld:
         self.notes = [] if self.running else [
             'firewalld is not running: the permanent configuration was edited with firewall-offline-cmd; '
             'it applies when firewalld starts.']
+        if params['zone'] and params['state'] == 'present':
+            rc, out = cmd.read(self.views[0] + ['--get-zones'])
+            if self.zone not in out.split():
+                raise FirewallError('firewalld zone %r does not exist; existing zones: %s. Create it first or '
+                                    'leave zone unset (every zone).' % (self.zone, ', '.join(out.split())))
         if self.running and params['zone'] and params['state'] == 'present':
             rc, out = cmd.read(['firewall-cmd', '--get-active-zones'])
             if self.zone not in parse_active_zones(out):

@@ -137,8 +137,11 @@ def test_firewalld_offline_then_running(sandbox):
     assert '5022' in policy and INST1 in policy
     firewall.start(sandbox)
     open_to_partners_only(sandbox)
-    again = run_tasks(sandbox, [task('running, unchanged', name=INST1, port=P1, remote_addresses=PARTNERS)])
+    again = run_tasks(sandbox, [task('running, unchanged', name=INST1, port=P1, remote_addresses=PARTNERS),
+                                task('no such zone', name=INST2, port=P3, zone='nosuchzone')])
     assert ok(again[0], False)['backend'] == 'firewalld'
+    assert again[1]['failed'] and "zone 'nosuchzone' does not exist" in again[1]['msg'], again[1]
+    assert again[1]['commands'] == []
     # The second instance names a zone; policies match only zones with interfaces or sources bound.
     sandbox.sh('firewall-cmd --zone=public --change-interface=fwv0; firewall-cmd --permanent --zone=public '
                '--change-interface=fwv0')
@@ -217,6 +220,9 @@ def test_ufw_inactive_saves_rules_that_apply_when_enabled(sandbox):
     r = run_tasks(sandbox, [task('inactive', backend='ufw', name=INST1, port=P1, remote_addresses=[ALLOWED_V4]),
                             task('inactive again', backend='ufw', name=INST1, port=P1, remote_addresses=[ALLOWED_V4])])
     assert any('ufw is inactive' in n for n in ok(r[0], True)['notes'])
+    # ufw allows outgoing traffic by default: the outbound rule is kept, and the result says it does nothing.
+    assert r[0]['outbound_filtered'] is False
+    assert any('does not filter outgoing traffic' in n for n in r[0]['notes'])
     assert ok(r[1], False)['rules'] == rules(P1, [ALLOWED_V4])
     saved = [line for line in sandbox.read('/etc/ufw/user.rules').splitlines() if line.startswith('### tuple ###')]
     assert saved == ['### tuple ### allow tcp 5022 0.0.0.0/0 any 10.77.0.2 in comment=%s' % INST1.encode().hex(),
