@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import re
+import select
 import socket
 import socketserver
 import ssl
@@ -271,6 +272,10 @@ class _Dropped(Exception):
     """A 'drop' fault closed the connection."""
 
 
+class _Cancelled(Exception):
+    """The client cancelled the request (ATTENTION) before it ran; already answered."""
+
+
 def _sql_error_fields(exc):
     """The engine's SqlError (duck-typed: number, severity, state, message)."""
     return exc.number, getattr(exc, 'state', 1), getattr(exc, 'severity', 16), getattr(exc, 'message', str(exc))
@@ -429,7 +434,10 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
             self.log.write(self.conn_id, 'batch', sql=sql)
             self.reply(tokens + tds.done(status=tds.DONE_COUNT, curcmd=tds.CURCMD_SELECT, rowcount=count))
             return True
-        tokens, error = self.execute(sql, lambda: self.engine.run_batch(self.session, sql), in_proc=False)
+        try:
+            tokens, error = self.execute(sql, lambda: self.engine.run_batch(self.session, sql), in_proc=False)
+        except _Cancelled:
+            return True
         self.log.write(self.conn_id, 'batch', sql=sql, error=error)
         self.reply(self._finish(tokens))
         return True
@@ -449,7 +457,7 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
                 return (self.error_token(number, 1, 16, 'emulator: injected fault: error %d.' % number)
                         + self._done(in_proc, tds.DONE_ERROR)), number
             if kind == 'delay':
-                time.sleep(int(argument) / 1000.0)
+                self._delay(int(argument) / 1000.0, sql, in_proc, proc)
             elif kind == 'crash-before':
                 self.log.write(self.conn_id, 'rpc' if in_proc else 'batch', sql=sql, proc=proc)
                 os._exit(137)
@@ -467,6 +475,25 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
             number, state, severity, text = _sql_error_fields(exc)
             return self.error_token(number, state, severity, text) + self._done(in_proc, tds.DONE_ERROR), number
         return self._environment_changes(before) + tokens, error
+
+    def _delay(self, seconds, sql, in_proc, proc):
+        """Wait before executing; an ATTENTION arriving meanwhile cancels the request, as on SQL Server."""
+        started = time.monotonic()
+        if not select.select([self.request], [], [], seconds)[0]:
+            return
+        try:
+            ptype = self.channel.read_message()[0]
+        except (EOFError, OSError):
+            # the connection is going away (client gone or a clean stop): the request still runs, as a
+            # statement SQL Server has started does
+            time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+            return
+        if ptype != tds.PT_ATTENTION:
+            raise tds.ProtocolError('packet type 0x%02x while a request was running' % ptype)
+        self.log.write(self.conn_id, 'rpc' if in_proc else 'batch', sql=sql, proc=proc)
+        self.log.write(self.conn_id, 'attention')
+        self.reply(tds.done(status=tds.DONE_ATTN))   # the only reply to a cancelled request
+        raise _Cancelled()
 
     def _done(self, in_proc, status):
         status |= tds.DONE_INXACT if self.session.in_transaction else 0
@@ -530,7 +557,10 @@ class ConnectionHandler(socketserver.BaseRequestHandler):
         calls = tds.parse_rpc(payload)
         out = bytearray()
         for proc, _flags, params in calls:
-            tokens, sql, error = self._rpc_call(proc, params)
+            try:
+                tokens, sql, error = self._rpc_call(proc, params)
+            except _Cancelled:
+                return True
             self.log.write(self.conn_id, 'rpc', sql=sql, proc=proc, error=error)
             out += tokens
         self.reply(self._finish(bytes(out)))

@@ -62,6 +62,21 @@ def test_ctl_fault_delay_and_a_query_timeout_answered_through_attention(emulator
     assert 'attention' in [e['kind'] for e in emulator.log_entries()]
 
 
+def test_a_query_timeout_during_a_delay_cancels_the_statement(emulator):
+    emulator.ctl('fault', '--match', '^CREATE LOGIN fault_probe', '--action', 'delay:3000')
+    with emulator.connect() as conn:
+        conn.timeout = 1
+        started = time.monotonic()
+        with pytest.raises(pyodbc.OperationalError) as caught:
+            conn.cursor().execute(LOGIN)
+        assert 'HYT00' in str(caught.value) and time.monotonic() - started < 2.5
+        conn.timeout = 0
+        assert conn.cursor().execute(COUNT).fetchone()[0] == 0   # cancelled before it ran
+    entries = emulator.log_entries()
+    index = [n for n, e in enumerate(entries) if (e['sql'] or '').startswith('CREATE LOGIN fault_probe')]
+    assert len(index) == 1 and entries[index[0] + 1]['kind'] == 'attention'
+
+
 @pytest.mark.parametrize('action, applied', [('crash-before', 0), ('crash-after', 1)])
 def test_ctl_fault_crash(emulator, action, applied):
     emulator.ctl('fault', '--match', '^CREATE LOGIN fault_probe', '--action', action)
