@@ -64,6 +64,8 @@ def _mask_certprivatekey(sql):
             index += 1
         pos = index
     return ''.join(out) + sql[pos:]
+
+
 MASK = "'********'"
 
 
