@@ -28,6 +28,7 @@ _TM_NAMES = {tds.TM_BEGIN_XACT: 'TM_BEGIN_XACT', tds.TM_COMMIT_XACT: 'TM_COMMIT_
 
 
 # ---------------------------------------------------------------- request log
+MASK = "'********'"
 _SECRET_PATTERNS = [
     # PASSWORD = 'x' / N'x' / 0x.. (covers OLD_PASSWORD, ENCRYPTION/DECRYPTION BY PASSWORD); an
     # unterminated literal is masked to the end of the text.
@@ -64,9 +65,6 @@ def _mask_certprivatekey(sql):
             index += 1
         pos = index
     return ''.join(out) + sql[pos:]
-
-
-MASK = "'********'"
 
 
 def mask_secrets(sql):
