@@ -32,7 +32,7 @@ def has_perms_by_name(engine, session, securable, securable_class, permission):
     if cls == 'SERVER':
         if engine.is_sysadmin(pid):
             return 1
-        from .principals import SERVER_PERMISSIONS
+        from .grants import SERVER_PERMISSIONS
         code = SERVER_PERMISSIONS.get(perm)
         if code is None:
             return None
@@ -46,7 +46,7 @@ def has_perms_by_name(engine, session, securable, securable_class, permission):
             return 1 if endpoint_connect_allowed(engine, pid, row[0]) else 0
         if engine.is_sysadmin(pid) or row[1] == pid:
             return 1
-        from .principals import ENDPOINT_PERMISSIONS
+        from .grants import ENDPOINT_PERMISSIONS
         code = ENDPOINT_PERMISSIONS.get(perm)
         if code is None:
             return None

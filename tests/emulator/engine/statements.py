@@ -47,7 +47,7 @@ def _statement_start(st):
 
 
 def parse_statement(st):
-    from . import endpoints, principals, certificates
+    from . import endpoints, logins, users, grants, certificates
     tok = st.tok
     word = tok.value.upper() if tok.kind == 'id' else None
     if word == 'SELECT':
@@ -68,10 +68,10 @@ def parse_statement(st):
             return endpoints.parse(st)
         if what in ('LOGIN', 'USER') or (word == 'ALTER' and what in ('AUTHORIZATION', 'SERVER')):
             if word == 'ALTER' and what == 'AUTHORIZATION':
-                return principals.parse_alter_authorization(st)
+                return grants.parse_alter_authorization(st)
             if what == 'SERVER':
-                return principals.parse_server_role(st)
-            return principals.parse(st)
+                return users.parse_server_role(st)
+            return logins.parse(st)
         if what in ('CERTIFICATE', 'MASTER'):
             return certificates.parse(st)
         if second.kind == 'id':
@@ -85,7 +85,7 @@ def parse_statement(st):
         st.next()
         raise st.error()
     if word in ('GRANT', 'REVOKE', 'DENY'):
-        return principals.parse_permission(st)
+        return grants.parse_permission(st)
     if word == 'BACKUP':
         if st.peek().kind == 'id' and st.peek().value.upper() == 'CERTIFICATE':
             return certificates.parse(st)
