@@ -2,7 +2,7 @@
 from hypothesis import assume, given
 
 from tests.fuzz.harness import assert_refused, fuzz_settings
-from tests.fuzz.oracle import bracket, literal, name_key, sysname_problem
+from tests.fuzz.oracle import bracket, literal, name_key, sysname_problem, utf16_length
 from tests.fuzz.strategies import names, passwords
 
 STRONG = 'Fuzz-Str0ng-Passw0rd!'
@@ -66,3 +66,20 @@ def test_generated_login_passwords(fuzzer, password):
 @given(name=names, password=passwords)
 def test_generated_login_names_and_passwords(fuzzer, name, password):
     check_login(fuzzer, name, password)
+
+
+@fuzz_settings(20)
+@given(password=passwords)
+def test_a_login_created_with_a_generated_password_can_log_in(fuzzer, password):
+    """Whatever password the login module accepts must work for logging in (through the collection's own
+    connection layer); a password no client can send should be refused when the login is created."""
+    assume('};' not in password)          # FreeTDS cannot carry it in a connection string; the module says so
+    with fuzzer.example():
+        case = fuzzer.run('login', name='fuzz_logs_in', type='sql', password=password, check_policy=False)
+        if case.failed:
+            assert case.requests.statements == [] and not case.added, case
+            return
+        fuzzer.execute('ALTER SERVER ROLE [sysadmin] ADD MEMBER [fuzz_logs_in]')
+        probe = fuzzer.run('endpoint_info', login_user='fuzz_logs_in', login_password=password)
+        assert not probe.failed, ('the login module accepted a password (%d characters, %d UTF-16 code units) that '
+                                  'cannot log in' % (len(password), utf16_length(password)), probe.result['msg'])
