@@ -106,3 +106,12 @@ def test_freetds_image(tarball, tmp_path):
     assert pip == ['pyodbc', 'cryptography']
     assert 'freetds [platform:rpm]' in system and 'unixODBC [platform:rpm]' in system
     assert not [line for line in system if line.startswith('msodbcsql')]
+
+
+@pytest.mark.parametrize('definition', ['execution-environment.yml', 'execution-environment-freetds.yml'])
+def test_image_ansible_core_matches_requires_ansible(definition):
+    with open(os.path.join(EE_DIR, definition)) as handle:
+        ee = yaml.safe_load(handle)
+    with open(os.path.join(REPO_ROOT, 'meta', 'runtime.yml')) as handle:
+        runtime = yaml.safe_load(handle)
+    assert ee['dependencies']['ansible_core']['package_pip'] == 'ansible-core' + runtime['requires_ansible']
