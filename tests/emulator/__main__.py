@@ -2,6 +2,7 @@
 import argparse
 import os
 import signal
+import ssl
 import sys
 import threading
 
@@ -40,15 +41,23 @@ def main(argv=None):
     from tests.emulator.server import RequestLog, TdsServer
     from tests.emulator.tlsutil import server_contexts
 
+    in_band = strict = None
+    try:
+        if args.tls_cert:
+            in_band, strict = server_contexts(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        sys.stderr.write('emulator: cannot use --tls-cert/--tls-key: %s\n' % exc)
+        return 2
+    try:
+        request_log = RequestLog(args.log)
+    except OSError as exc:
+        sys.stderr.write('emulator: cannot open --log %s: %s\n' % (args.log, exc.strerror))
+        return 2
     os.makedirs(args.data, exist_ok=True)
     server_name = args.server_name or os.uname().nodename.split('.')[0].upper()
     engine = Engine(args.data, server_name=server_name, platform=args.platform, sa_password=args.sa_password,
                     service_account=args.service_account or default_service_account(args.platform),
                     windows_accounts=args.windows_account, host=args.host)
-    in_band = strict = None
-    if args.tls_cert:
-        in_band, strict = server_contexts(args.tls_cert, args.tls_key)
-    request_log = RequestLog(args.log)
     try:
         server = TdsServer(engine, args.host, args.port, server_name=server_name, request_log=request_log,
                            tls_context=in_band, strict_tls_context=strict,

@@ -174,3 +174,12 @@ def test_sigterm_lets_the_request_in_progress_finish(emulator):
     emulator.start()
     with emulator.connect() as conn:
         assert scalar(conn, "SELECT COUNT(*) FROM sys.sql_logins WHERE name = 'stop_probe'") == 1
+
+
+def test_cli_refuses_an_unusable_certificate_or_log(tmp_path):
+    (tmp_path / 'bad.pem').write_text('not a certificate')
+    result = run_cli('--port', '1', '--data', str(tmp_path), '--tls-cert', str(tmp_path / 'bad.pem'),
+                     '--tls-key', str(tmp_path / 'bad.pem'))
+    assert result.returncode == 2 and 'emulator: cannot use --tls-cert/--tls-key' in result.stderr
+    result = run_cli('--port', '1', '--data', str(tmp_path), '--log', str(tmp_path / 'missing' / 'log.jsonl'))
+    assert result.returncode == 2 and 'emulator: cannot open --log' in result.stderr
