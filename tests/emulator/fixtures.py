@@ -6,6 +6,7 @@ a free port with its own data directory; tests talk to it over TCP like to a SQL
 import itertools
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -108,8 +109,10 @@ class EmulatorInstance:
             self.process = subprocess.Popen(self.command(), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=stderr,
                                             stdin=subprocess.DEVNULL, env=_child_env())
         deadline = time.monotonic() + START_TIMEOUT
-        line = b''
         while time.monotonic() < deadline:
+            # wait for output without blocking past the deadline (a hung start must not hang the test)
+            if not select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                break
             line = self.process.stdout.readline()
             if line.startswith(b'listening on '):
                 return True
