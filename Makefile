@@ -6,13 +6,15 @@
 SHELL := /bin/bash
 VENV := .venv
 
-.PHONY: venv test demo clean help
+.PHONY: venv test demo clean help fuzz bench
 
 help:
 	@echo "make demo   - start three emulated SQL Server instances and run the collection's playbooks on them"
 	@echo "make test   - run every test and quality gate (GATES=\"pytest lint\" for a subset)"
 	@echo "make venv   - install system packages (root), register FreeTDS, create .venv"
 	@echo "make clean  - remove build/ (gate copies, tarballs)"
+	@echo "make fuzz   - long hardening runs: >=1000 generated module inputs, a fault at every topology statement"
+	@echo "make bench  - round trips per module and playbook cost for 2-8 replicas (writes bench/results.md)"
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -25,3 +27,10 @@ demo: venv
 
 clean:
 	rm -rf build
+
+fuzz: venv
+	HYPOTHESIS_PROFILE=mssql-hadr-fuzz MSSQL_HADR_FAULTS=all MSSQL_HADR_TLS_SUITE=1 \
+		$(VENV)/bin/python -m pytest -p no:cacheprovider tests/fuzz tests/faults tests/tls
+
+bench: venv
+	$(VENV)/bin/python -m bench.run

@@ -1,0 +1,195 @@
+"""make bench: what the collection costs, measured on emulated SQL Server instances.
+
+1. Per SQL module, a no-op run (the object already as asked): connections and round trips after login,
+   from the emulator's request log (target: 1 connection, at most 2 round trips).
+2. certificate_topology on N = 2, 3, 5, 8 replicas, first (converging) run and no-op rerun: wall time,
+   tasks per host, connections per replica, and the ratio to a playbook that runs ansible.builtin.ping as
+   many times per host as the topology runs SQL modules, on the same hosts, measured side by side
+   (alternating, median of the repeats). Targets: ratio at most 1.5; tasks per host and connections per
+   replica constant in N.
+
+Writes bench/results.json and bench/results.md.  python -m bench.run [--sizes 2,3,5,8] [--repeats 3]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import tests.conftest  # noqa: E402,F401  (collection path, ANSIBLE_COLLECTIONS_PATH)
+from tests.emulator.fixtures import EmulatorInstance, connections, free_port, round_trips  # noqa: E402
+from tests.fuzz.inprocess import run_module  # noqa: E402
+from tests.integration.topology_support import run_playbook, start_replicas  # noqa: E402
+from tests.unit.test_certs_factory import pem, rsa_key, self_signed  # noqa: E402
+
+OUT = os.path.join(REPO, 'bench')
+SQL_ACTIONS = ('mssql.hadr.endpoint_info', 'mssql.hadr.master_key', 'mssql.hadr.certificate', 'mssql.hadr.endpoint',
+               'mssql.hadr.partner_trust')
+
+
+class Instances:
+    """Emulators started for the benchmark, all stopped at the end."""
+
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix='mssql-hadr-bench-')
+        self.started = []
+
+    def __call__(self, **options):
+        instance = EmulatorInstance(os.path.join(self.base, str(len(self.started))), **options)
+        self.started.append(instance)
+        return instance.start()
+
+    def stop(self):
+        for instance in self.started:
+            instance.stop()
+
+
+def module_noops(instances):
+    """Each module twice with the same arguments; the second run is the no-op that is measured."""
+    instance = instances()
+    partner = pem(self_signed(rsa_key(2048, slot=90), common_name='bench-partner'))
+    plan = [
+        ('login', dict(name='bench_login', password='Bench-Passw0rd!', check_policy=False)),
+        ('user', dict(name='bench_user', login='bench_login')),
+        ('master_key', dict(password='Bench-Master-K3y!')),
+        ('certificate', dict(name='bench_cert', subject='mssql.hadr bench')),
+        ('endpoint', dict(name='Hadr_endpoint', port=free_port(), authentication='certificate',
+                          certificate='bench_cert')),
+        ('endpoint_permission', dict(logins=['bench_login'])),
+        ('partner_trust', dict(partners=[{'name': 'partner', 'public_certificate': partner}])),
+        ('endpoint_info', dict()),
+    ]
+    rows = []
+    for module, args in plan:
+        args = dict(instance.module_params(), **args)
+        first = run_module(module, args)
+        assert not first.get('failed'), (module, first)
+        mark = instance.mark_log()
+        started = time.perf_counter()
+        again = run_module(module, args)
+        seconds = time.perf_counter() - started
+        assert not again.get('failed') and not again['changed'], (module, again)
+        entries = instance.log_entries(since=mark)
+        trips = round_trips(entries)
+        rows.append({'module': module, 'connections': len(connections(entries)), 'round_trips': len(trips),
+                     'seconds': round(seconds, 3), 'statements': [t['sql'][:60] for t in trips]})
+    return rows
+
+
+def ping_playbook(tasks_per_host):
+    handle, path = tempfile.mkstemp(prefix='bench-ping-', suffix='.yml')
+    with os.fdopen(handle, 'w') as out:
+        out.write('- name: ping as many times as the topology runs SQL modules\n  hosts: all\n'
+                  '  gather_facts: false\n  tasks:\n')
+        for i in range(tasks_per_host):
+            out.write('    - name: ping %d\n      ansible.builtin.ping:\n' % i)
+    return path
+
+
+def timed(playbook, replicas):
+    marks = [r.instance.mark_log() for r in replicas]
+    started = time.perf_counter()
+    run = run_playbook(playbook, replicas)
+    seconds = time.perf_counter() - started
+    assert run.rc == 0, str(run)
+    conns = [len(connections(r.instance.log_entries(since=m))) for r, m in zip(replicas, marks)]
+    return run, seconds, conns
+
+
+def per_host(run, replicas):
+    tasks = [len([r for r in run.records if r['host'] == rep.name]) for rep in replicas]
+    modules = [len([r for r in run.records if r['host'] == rep.name and r.get('action') in SQL_ACTIONS
+                    and not r.get('skipped')]) for rep in replicas]
+    return tasks, modules
+
+
+def topology(instances, size, repeats):
+    replicas = start_replicas(instances, ['sql%d' % i for i in range(1, size + 1)])
+    first, first_seconds, first_conns = timed('certificate_topology.yml', replicas)
+    tasks, modules = per_host(first, replicas)
+    ping = ping_playbook(max(modules))
+    ping_first = timed(ping, replicas)[1]
+    rerun, ping_rerun = [], []
+    for dummy in range(repeats):                    # alternate, so both see the same machine load
+        run, seconds, conns = timed('certificate_topology.yml', replicas)
+        assert not any(r.get('changed') for r in run.records), 'the rerun changed something'
+        rerun.append((seconds, conns, per_host(run, replicas)))
+        ping_rerun.append(timed(ping, replicas)[1])
+    os.unlink(ping)
+    rerun_seconds = statistics.median(s for s, dummy, dummy2 in rerun)
+    ping_median = statistics.median(ping_rerun)
+    return {
+        'replicas': size,
+        'first_run': {'seconds': round(first_seconds, 2), 'ping_seconds': round(ping_first, 2),
+                      'ratio': round(first_seconds / ping_first, 2), 'tasks_per_host': sorted(set(tasks)),
+                      'sql_modules_per_host': sorted(set(modules)), 'connections_per_replica': sorted(set(first_conns))},
+        'noop_rerun': {'seconds': round(rerun_seconds, 2), 'ping_seconds': round(ping_median, 2),
+                       'ratio': round(rerun_seconds / ping_median, 2),
+                       'tasks_per_host': sorted(set(t for dummy, dummy2, (ts, ms) in rerun for t in ts)),
+                       'sql_modules_per_host': sorted(set(m for dummy, dummy2, (ts, ms) in rerun for m in ms)),
+                       'connections_per_replica': sorted(set(c for dummy, cs, dummy2 in rerun for c in cs)),
+                       'repeats': repeats},
+    }
+
+
+def markdown(results):
+    lines = ['# Benchmark results', '',
+             'Written by `make bench` (bench/run.py) on %s; machine: %s, %d CPUs, load average at start %s. '
+             'Emulated instances (tests/emulator), real ansible-playbook, FreeTDS.' % (
+                 results['when'], results['machine'], results['cpus'], results['load']), '',
+             '## No-op run per module (target: 1 connection, at most 2 round trips)', '',
+             '| module | connections | round trips | seconds | target met |', '|---|---|---|---|---|']
+    for row in results['modules']:
+        ok = row['connections'] == 1 and row['round_trips'] <= 2
+        lines.append('| %s | %d | %d | %.3f | %s |' % (row['module'], row['connections'], row['round_trips'],
+                                                      row['seconds'], 'yes' if ok else '**no**'))
+    for key, title in (('first_run', 'First (converging) run'), ('noop_rerun', 'No-op rerun')):
+        lines += ['', '## certificate_topology: %s (ratio target: at most 1.5)' % title, '',
+                  '| replicas | seconds | ping playbook seconds | ratio | tasks per host | SQL modules per host | '
+                  'connections per replica |', '|---|---|---|---|---|---|---|']
+        for row in results['topology']:
+            r = row[key]
+            lines.append('| %d | %.2f | %.2f | %s%.2f%s | %s | %s | %s |' % (
+                row['replicas'], r['seconds'], r['ping_seconds'], '' if r['ratio'] <= 1.5 else '**',
+                r['ratio'], '' if r['ratio'] <= 1.5 else '**', r['tasks_per_host'], r['sql_modules_per_host'],
+                r['connections_per_replica']))
+    lines += ['', 'The ping playbook runs `ansible.builtin.ping` as many times per host as the topology run executed '
+              'SQL modules per host, on the same inventory (local connection), alternating with the topology '
+              'runs; the no-op figures are medians of %d repeats.' % results['repeats'], '']
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--sizes', default='2,3,5,8')
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args(argv)
+    instances = Instances()
+    try:
+        results = {'when': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+                   'machine': '%s %s' % (platform.system(), platform.machine()), 'cpus': os.cpu_count(),
+                   'load': ' '.join('%.1f' % v for v in os.getloadavg()), 'repeats': args.repeats}
+        results['modules'] = module_noops(instances)
+        results['topology'] = []
+        for size in [int(s) for s in args.sizes.split(',')]:
+            results['topology'].append(topology(instances, size, args.repeats))
+            print('N=%d: %s' % (size, json.dumps(results['topology'][-1])), flush=True)
+    finally:
+        instances.stop()
+    with open(os.path.join(OUT, 'results.json'), 'w') as out:
+        json.dump(results, out, indent=2)
+    text = markdown(results)
+    with open(os.path.join(OUT, 'results.md'), 'w') as out:
+        out.write(text)
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
