@@ -182,3 +182,18 @@ def test_emulator_process_with_tls_options(emulator_factory, tmp_path, monkeypat
     use(microsoft, microsoft.connect(instance.host, instance.port, instance.sa_password, 'strict',
                                      instance.tls_cert))
     assert [e['kind'] for e in instance.log_entries()].count('login') == 2
+
+
+@pytest.mark.parametrize('trusted, works', [('cert', True), ('other', False)])
+def test_microsoft_driver_validates_against_ssl_cert_file(tls_server, certificates, monkeypatch, trusted, works):
+    """tds.md (f): Microsoft's driver takes OpenSSL's SSL_CERT_FILE as its trust store (the collection's
+    ca_file relies on it); the host name must match the certificate (localhost)."""
+    from tests.emulator.tests.client_matrix import msodbc_library   # pylint: disable=import-outside-toplevel
+    monkeypatch.setenv('SSL_CERT_FILE', certificates[trusted])
+    string = 'DRIVER={%s};SERVER=localhost,%d;UID=sa;PWD=%s;Encrypt=yes' % (
+        msodbc_library(), tls_server.server_address[1], DEFAULT_SA_PASSWORD)
+    if works:
+        use(CLIENTS[1], pyodbc.connect(string, autocommit=True, timeout=10))
+    else:
+        with pytest.raises(pyodbc.Error, match='certificate verify failed'):
+            pyodbc.connect(string, autocommit=True, timeout=10)
