@@ -173,8 +173,10 @@ def connection_settings(params, driver):
                   ('TrustServerCertificate', 'yes' if params['trust_server_certificate'] else 'no')]
         if params['ca_file'] and validate:
             # Microsoft's driver on Linux validates against OpenSSL's trust store, which SSL_CERT_FILE
-            # replaces for this process (verified with the TDS probe: a wrong CA is refused).
+            # replaces for this process (verified with the TDS probe: a wrong CA is refused). SSL_CERT_DIR
+            # points nowhere so the system's hashed certificate directory cannot vouch for the server.
             env['SSL_CERT_FILE'] = params['ca_file']
+            env['SSL_CERT_DIR'] = os.devnull
     else:
         if validate:
             # FreeTDS ignores CA options in the connection string: only a freetds.conf server section
@@ -267,21 +269,29 @@ class Connection:
             pass
 
 
-def _connect_error(params, exc):
+def _connect_error(params, driver, exc):
     sqlstate, number, message = parse_driver_error(exc)
     where = '%s:%s' % (params['login_host'], params['login_port'])
+    lower = message.lower()
+    validating = params['encrypt'] and not params['trust_server_certificate']
     if number == 18456:
         return MssqlError("Login failed for user %r on %s: check login_user/login_password (MSSQL_USER/"
                           "MSSQL_PASSWORD), and that the login exists and is enabled." % (params['login_user'], where),
                           number, sqlstate)
-    if sqlstate in ('08001', 'HYT00', '08S01') or 'Unable to connect' in message or 'timeout' in message.lower():
-        return MssqlError('Cannot connect to SQL Server at %s within %d seconds: %s. Check login_host, login_port '
-                          '(the instance must listen on TCP), connect_timeout and the firewall.'
-                          % (where, params['connect_timeout'], message), number, sqlstate)
-    if 'certificate' in message.lower() or 'ssl' in message.lower() or 'tls' in message.lower():
+    if 'certificate' in lower or 'ssl' in lower or 'tls' in lower:
         return MssqlError('TLS to %s failed: %s. Give the CA that signed the server certificate in ca_file, or set '
                           'trust_server_certificate: true for a self-signed certificate you accept.'
                           % (where, message), number, sqlstate)
+    if sqlstate in ('08001', 'HYT00', '08S01') or 'unable to connect' in lower or 'timeout' in lower:
+        hint = ''
+        if validating and driver_kind(driver) == FREETDS:
+            # FreeTDS reports a certificate that fails validation as a plain connection failure.
+            hint = (' FreeTDS also reports a server certificate that does not validate against %s this way: check '
+                    'ca_file, or set trust_server_certificate: true for a certificate you accept.'
+                    % (params['ca_file'] or "the system's CA store"))
+        return MssqlError('Cannot connect to SQL Server at %s (connect_timeout %d s): %s. Check login_host, login_port '
+                          '(the instance must listen on TCP), connect_timeout and the firewall.%s'
+                          % (where, params['connect_timeout'], message, hint), number, sqlstate)
     return MssqlError('Cannot connect to SQL Server at %s: %s' % (where, message), number, sqlstate)
 
 
@@ -305,7 +315,7 @@ def connect(params):
         try:
             raw = pyodbc.connect(conn_str, autocommit=True, timeout=params['connect_timeout'])
         except pyodbc.Error as exc:
-            raise _connect_error(params, exc)
+            raise _connect_error(params, driver, exc)
     finally:
         for key, value in saved.items():
             if value is None:

@@ -81,7 +81,7 @@ def test_microsoft_mapping_validates_by_default():
 
 def test_microsoft_ca_file_goes_to_ssl_cert_file():
     conn_str, env, conf = connection_settings(params(ca_file='/etc/pki/ca.pem'), MS18)
-    assert env == {'SSL_CERT_FILE': '/etc/pki/ca.pem'}
+    assert env == {'SSL_CERT_FILE': '/etc/pki/ca.pem', 'SSL_CERT_DIR': '/dev/null'}
     assert conf is None
 
 
