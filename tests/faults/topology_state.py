@@ -12,7 +12,7 @@ import re
 
 from tests.emulator.fixtures import round_trips
 
-_HEX = re.compile(r'(?i)\b(0x)?[0-9a-f]{8,}\b')
+_HEX = re.compile(r'(?i)(?<![0-9a-z])(0x)?[0-9a-f]{8,}(?![0-9a-z])|(?<=_)[0-9a-f]{8,}(?![0-9a-z])')   # also name_<8 hex>
 
 
 def _rows(replica, sql):
@@ -84,15 +84,15 @@ def steps(replica, since=0):
 
 def fault_regex(sql):
     """A regex for the same statement in another run: anchored, with the run-specific parts left open."""
-    pieces = re.split(r"('\*{8}'|(?i:\b(?:0x)?[0-9a-f]{8,}\b)|\b\d{4,5}\b)", sql)
+    pieces = re.split(r"('\*{8}'|(?i:\b(?:0x)?[0-9a-f]{8,}\b)|\b\d{2}:\d{2}:\d{2}\b|\b\d{4,8}\b)", sql)
     out = []
     for i, piece in enumerate(pieces):
         if i % 2 == 0:
             out.append(re.escape(piece))
         elif piece.startswith("'"):
             out.append(r"(?:N?'.*?'|0x[0-9A-Fa-f]*)")      # the log masks both literal kinds the same way
-        elif piece.isdigit():
-            out.append(r'\d+')
+        elif piece.replace(':', '').isdigit():         # ports, dates and times of day
+            out.append(r'[\d:]+')
         else:
             out.append(r'(?:0x)?[0-9A-Fa-f]+')
     return '^' + ''.join(out) + '$'
