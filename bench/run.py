@@ -148,8 +148,8 @@ def markdown(results):
              '| module | connections | round trips | seconds | target met |', '|---|---|---|---|---|']
     for row in results['modules']:
         ok = row['connections'] == 1 and row['round_trips'] <= 2
-        lines.append('| %s | %d | %d | %.3f | %s |' % (row['module'], row['connections'], row['round_trips'],
-                                                      row['seconds'], 'yes' if ok else '**no**'))
+        cells = (row['module'], row['connections'], row['round_trips'], row['seconds'], 'yes' if ok else '**no**')
+        lines.append('| %s | %d | %d | %.3f | %s |' % cells)
     for key, title in (('first_run', 'First (converging) run'), ('noop_rerun', 'No-op rerun')):
         lines += ['', '## certificate_topology: %s (ratio target: at most 1.5)' % title, '',
                   '| replicas | seconds | ping playbook seconds | ratio | tasks per host | SQL modules per host | '

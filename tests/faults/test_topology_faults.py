@@ -77,4 +77,3 @@ def test_every_fault_converges_to_the_uninterrupted_state(reference, emulator_fa
         except AssertionError as exc:
             failures.append('%s at %s on %s: %s' % (action, sql[:120], replica, str(exc)[:3000]))
     assert tried and not failures, '%d of %d fault cases failed:\n\n%s' % (len(failures), len(tried), '\n\n'.join(failures))
-
