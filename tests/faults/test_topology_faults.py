@@ -74,6 +74,8 @@ def test_every_fault_converges_to_the_uninterrupted_state(reference, emulator_fa
             replicas = interrupted_run(emulator_factory, replica, fault_regex(sql), action)
             state = fingerprint(replicas)
             assert state == reference['state'], 'final state differs:\n%r\nreference:\n%r' % (state, reference['state'])
+            print('fault case ok: %s at %s on %s' % (action, sql[:80], replica), flush=True)
         except AssertionError as exc:
             failures.append('%s at %s on %s: %s' % (action, sql[:120], replica, str(exc)[:3000]))
+            print('fault case FAILED: %s' % failures[-1][:300], flush=True)
     assert tried and not failures, '%d of %d fault cases failed:\n\n%s' % (len(failures), len(tried), '\n\n'.join(failures))

@@ -23,7 +23,7 @@ def opens_master_key(fuzzer, password):
         cursor.close()
 
 
-@fuzz_settings(30)
+@fuzz_settings(25)
 @given(password=passwords)
 def test_generated_master_key_passwords(fuzzer, password):
     problems = [p for p, bad in (('empty', password == ''), ('NUL', '\x00' in password)) if bad]
@@ -63,7 +63,7 @@ def check_created_certificate(fuzzer, case, name):
     assert case.requests.statements[0].startswith('CREATE CERTIFICATE %s ' % bracket(name)), case
 
 
-@fuzz_settings(30)
+@fuzz_settings(25)
 @given(name=names, subject=st.one_of(names, st.just('mssql.hadr fuzz')))
 def test_generated_certificate_names_and_subjects(fuzzer, name, subject):
     if not fuzzer.baseline.names('master_key'):
@@ -89,7 +89,7 @@ def test_generated_certificate_names_and_subjects(fuzzer, name, subject):
 PUBLIC = pem(self_signed(rsa_key(2048, slot=60), common_name='fuzz-public'))
 
 
-@fuzz_settings(15)
+@fuzz_settings(10)
 @given(name=names)
 def test_generated_names_of_a_public_certificate(fuzzer, name):
     problem = sysname_problem(name)
@@ -102,7 +102,7 @@ def test_generated_names_of_a_public_certificate(fuzzer, name):
         assert case.after.get('certificate', name)[3] == 'NA', 'a public certificate got a private key'
 
 
-@fuzz_settings(10)
+@fuzz_settings(8)
 @given(password=passwords)
 def test_generated_pkcs12_passwords(fuzzer, password):
     """The PKCS#12 password opens the file on the controller; SQL Server only ever sees a one-time PVK password."""

@@ -54,7 +54,7 @@ addresses = st.one_of(names, st.sampled_from(['ALL', 'all', '127.0.0.1', '0.0.0.
                                               '127.0.0.1; DROP LOGIN sa', '1.2.3.4)', '::ffff:1.2.3.4']))
 
 
-@fuzz_settings(30)
+@fuzz_settings(25)
 @given(name=names, listener_ip=addresses, owner=st.one_of(st.none(), names))
 def test_generated_endpoint_names_addresses_and_owners(fuzzer, name, listener_ip, owner):
     assume(owner is None or fuzzer.baseline.get('login', owner) is None)
@@ -84,7 +84,7 @@ def test_generated_endpoint_names_addresses_and_owners(fuzzer, name, listener_ip
         assert not again.failed and not again.result['changed'] and again.requests.statements == [], again
 
 
-@fuzz_settings(30)
+@fuzz_settings(25)
 @given(logins=st.lists(names, min_size=1, max_size=3), endpoint=st.one_of(st.none(), st.just(ENDPOINT), names))
 def test_generated_connect_grantees(fuzzer, logins, endpoint):
     if not fuzzer.baseline.names('endpoint'):
@@ -119,7 +119,7 @@ def test_generated_connect_grantees(fuzzer, logins, endpoint):
         assert not again.failed and not again.result['changed'] and again.requests.statements == [], again
 
 
-@fuzz_settings(25)
+@fuzz_settings(20)
 @given(fqdn=st.one_of(st.none(), names), login=st.one_of(st.none(), names), password=passwords)
 def test_endpoint_info_reads_only_and_logs_in_with_generated_credentials(fuzzer, fqdn, login, password):
     """A read-only module sends no statement, whatever its input; it connects with a generated login too."""

@@ -50,25 +50,25 @@ def login_case(fuzzer, name, password, problems):
     assert not again.failed and not again.result['changed'] and again.requests.statements == [], again
 
 
-@fuzz_settings(50)
+@fuzz_settings(35)
 @given(name=names)
 def test_generated_login_names(fuzzer, name):
     check_login(fuzzer, name, STRONG)
 
 
-@fuzz_settings(40)
+@fuzz_settings(30)
 @given(password=passwords)
 def test_generated_login_passwords(fuzzer, password):
     check_login(fuzzer, 'fuzz_password_login', password)
 
 
-@fuzz_settings(10)
+@fuzz_settings(8)
 @given(name=names, password=passwords)
 def test_generated_login_names_and_passwords(fuzzer, name, password):
     check_login(fuzzer, name, password)
 
 
-@fuzz_settings(20)
+@fuzz_settings(15)
 @given(password=passwords)
 def test_a_login_created_with_a_generated_password_can_log_in(fuzzer, password):
     """Whatever password the login module accepts must work for logging in (through the collection's own

@@ -34,7 +34,7 @@ def derived_problem(name):
     return sysname_problem(name) or ('backslash' if '\\' in name else None)
 
 
-@fuzz_settings(30)
+@fuzz_settings(25)
 @given(partners=st.lists(names, min_size=1, max_size=3), login_pattern=login_patterns)
 def test_generated_partner_names(fuzzer, partners, login_pattern):
     if not fuzzer.baseline.names('endpoint'):

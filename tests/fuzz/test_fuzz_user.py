@@ -35,21 +35,21 @@ def check_user(fuzzer, name, login):
         assert not again.failed and not again.result['changed'] and again.requests.statements == [], again
 
 
-@fuzz_settings(35)
+@fuzz_settings(25)
 @given(name=names)
 def test_generated_user_names(fuzzer, name):
     assume(fuzzer.baseline.get('user', name) is None)          # dbo, guest, sys, public, db_*
     check_user(fuzzer, name, LOGIN)
 
 
-@fuzz_settings(25)
+@fuzz_settings(20)
 @given(login=names)
 def test_generated_login_of_a_user(fuzzer, login):
     assume(fuzzer.baseline.get('login', login) is None)
     check_user(fuzzer, 'fuzz_user', login)
 
 
-@fuzz_settings(10)
+@fuzz_settings(8)
 @given(database=st.one_of(names, st.sampled_from(['master', 'MASTER', 'tempdb '])))
 def test_generated_database_of_a_user(fuzzer, database):
     """A database that is not there: refused before any statement, or SQL Server's 911 naming the USE."""
