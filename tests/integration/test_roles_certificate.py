@@ -104,3 +104,17 @@ def test_tasks_and_connections_per_replica_do_not_grow_with_the_number_of_replic
     assert len(tasks) == 1 and len(conns) == 1, measured
     # endpoint_info, master_key, certificate, endpoint, partner_trust: one connection each
     assert conns == {5}, measured
+
+
+def test_firewall_without_an_address_fails_before_any_change(emulator_factory):
+    replicas = start_replicas(emulator_factory, ['sql1', 'sql2'])
+    for replica in replicas:
+        replica.hostvars['hadr_firewall'] = True  # the inventory names are no IP addresses
+    marks = [r.instance.mark_log() for r in replicas]
+    run = run_playbook('certificate_topology.yml', replicas)
+    assert run.rc != 0
+    failed = [r for r in run.records if r.get('failed')]
+    assert {r['host'] for r in failed} == {'sql1', 'sql2'}
+    assert all('set hadr_firewall_address' in r['msg'] for r in failed), failed
+    for replica, mark in zip(replicas, marks):
+        assert replica.instance.log_entries(since=mark) == []
