@@ -133,3 +133,8 @@ def test_example_inventory_sets_only_variables_the_playbooks_read():
             read.update(re.findall(r'\bhadr_\w+', handle.read()))
     used = {name for variables in hostvars.values() for name in variables if name.startswith('hadr_')}
     assert used and used <= read, sorted(used - read)
+    # the roles' preflight refuses a firewall rule for a partner named by host name: an IP address (or network)
+    import ipaddress
+    for name, variables in hostvars.items():
+        if str(variables.get('hadr_firewall', True)).lower() == 'true':
+            ipaddress.ip_network(variables['hadr_firewall_address'], strict=False)
