@@ -69,7 +69,7 @@ def test_broken_direction_is_a_red_link_with_its_reason():
 def test_mermaid_labels_escape_quotes_and_brackets():
     records = certificate_topology(('a"b', 'c<d>|e'))
     text = mermaid(trust_matrix(records, now=NOW))
-    nodes, links, _ = parse_mermaid(text)
+    nodes, _links, _styles = parse_mermaid(text)
     assert nodes[0].startswith('a#quot;b<br/>')
     assert nodes[1].startswith('c#lt;d#gt;#124;e<br/>')
     assert '"b' not in text.replace('"a#quot;b', '')

@@ -24,7 +24,7 @@ START_TIMEOUT = 30
 def free_ports(count):
     socks = []
     try:
-        for _ in range(count):
+        for _number in range(count):
             sock = socket.socket()
             sock.bind(('127.0.0.1', 0))
             socks.append(sock)
