@@ -43,7 +43,7 @@ def _add_connections(db, now):
     endpoint = _endpoint(db)
     if endpoint is None:
         return
-    _, _, encryption, auth = endpoint
+    encryption, auth = endpoint[2], endpoint[3]
     method = 'CERTIFICATE' if auth in (4, 8, 9, 10) else 'NEGOTIATE'
     for is_accept in (1, 0):
         db.execute('INSERT INTO mirroring_connections VALUES (?, ?, 4, ?, ?, ?, ?, ?, ?, ?, 12, ?, ?)',
@@ -125,7 +125,7 @@ def clear(db, control):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m tests.emulator.ctl', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m tests.emulator.ctl', description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--data', required=True, help='the emulated instance data directory')
     sub = parser.add_subparsers(dest='command', required=True)
     mark = sub.add_parser('mark-in-use', help='make the mirroring endpoint show as in use')

@@ -367,7 +367,7 @@ def create_schema_tx(conn):
             conn.execute(statement)
     for name, (scope, columns, select) in VIEWS.items():
         conn.execute('DROP VIEW IF EXISTS "%s"' % name)
-        names = [c for c, _ in columns] + (['_db'] if scope == 'database' else [])
+        names = [c for c, _unused in columns] + (['_db'] if scope == 'database' else [])
         conn.execute('CREATE VIEW "%s" (%s) AS %s' % (name, ', '.join('"%s"' % n for n in names), select))
 
 

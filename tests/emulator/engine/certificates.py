@@ -358,7 +358,7 @@ class AlterCertificate(Stmt):
         row = _certificate_row(engine, database, self.certificate)
         if row is None or not engine.is_sysadmin(xc.session.principal_id):
             raise cannot('alter', 'certificate', self.certificate)
-        cid, _, protection, der, private, password_hash = row
+        cid, _unused, protection, der, private, password_hash = row
         if self.action == 'ACTIVE':
             with engine.write() as db:
                 db.execute('UPDATE certificates SET is_active_for_begin_dialog = ? WHERE db = ? AND '
@@ -481,7 +481,7 @@ class BackupCertificate(Stmt):
         row = _certificate_row(engine, database, self.certificate)
         if row is None:
             raise cannot('find', 'certificate', self.certificate)
-        cid, _, protection, der, private, password_hash = row
+        cid, _unused, protection, der, private, password_hash = row
         cert_path = _resolve_path(engine, self.path)
         key_path = _resolve_path(engine, spec.key_file) if spec.key_file else None
         key_data = None

@@ -216,7 +216,7 @@ class Engine(SessionFunctions):
                            'must_change FROM server_principals WHERE name = ?', (user,))
             if row is None or row[2] != 'S' or not check_password(password, row[4]):
                 raise err(18456, user)
-            pid, name, _, disabled, _, default_db, must_change = row
+            pid, name, _kind, disabled, _hash, default_db, must_change = row
             if disabled or self._denied_connect_sql(pid):
                 raise err(18456, user)
             if must_change:

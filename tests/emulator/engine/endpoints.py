@@ -316,7 +316,7 @@ class AlterEndpoint(Stmt):
                          (self.endpoint,))
         if row is None or not (engine.is_sysadmin(xc.session.principal_id) or row[2] == xc.session.principal_id):
             raise cannot('alter', 'endpoint', self.endpoint)
-        eid, name, _, etype, state, port, ip, role, auth, cert_id, encryption = row
+        eid, name, _unused, etype, state, port, ip, role, auth, cert_id, encryption = row
         if eid < catalog.USER_ENDPOINT_ID_START:
             raise not_implemented('ALTER ENDPOINT on a system endpoint')
         if spec.option_count == 0:

@@ -104,7 +104,7 @@ def parse_select_item(st):
             j += 2
         if st.peek(j).kind == 'op' and st.peek(j).value == '*':
             names = [st.peek(k).value for k in range(0, j, 2)]
-            for _ in range(j + 1):
+            for _unused in range(j + 1):
                 st.next()
             return ('*', names[-1]), None
     # alias = expression
@@ -184,7 +184,7 @@ def parse_table_primary(st):
     if st.accept('AS'):
         alias = st.name()
     elif st.tok.kind == 'qid' or (st.tok.kind == 'id' and not st.tok.is_reserved
-                                 and st.tok.value.upper() not in ('APPLY',)):
+                                  and st.tok.value.upper() not in ('APPLY',)):
         alias = st.name()
     if st.at('WITH') and st.peek().kind == 'op' and st.peek().value == '(':
         raise not_implemented('table hints')
@@ -536,9 +536,9 @@ def _call(sqlname, rettype=None, with_types=False):
     """fn(args...) returning rettype (None: the first argument's type)."""
     def handler(c, scope, f):
         emitted = [a.emit(c, scope) for a in f.args]
-        args = [s for s, _ in emitted]
+        args = [s for s, _unused in emitted]
         if with_types:
-            args += [S.sql_string(t) for _, t in emitted]
+            args += [S.sql_string(t) for _unused, t in emitted]
         typ = rettype if rettype is not None else (emitted[0][1] if emitted else 'int')
         if typ == 'null':
             typ = 'int'
@@ -550,7 +550,7 @@ def _coalesce(sqlname):
     def handler(c, scope, f):
         emitted = [a.emit(c, scope) for a in f.args]
         typ = emitted[0][1] if sqlname == 'ifnull' and emitted[0][1] != 'null' else \
-            T.common_type([t for _, t in emitted])
+            T.common_type([t for _unused, t in emitted])
         return '%s(%s)' % (sqlname, ', '.join(S.coerce(s, t, typ) for s, t in emitted)), typ
     return handler
 
@@ -562,8 +562,8 @@ def _aggregate(c, scope, f):
         raise SqlError(130, 'Cannot perform an aggregate function on an expression containing an aggregate or a '
                        'subquery.', 16, aborts_batch=True)
     s, t = f.args[0].emit(c, scope)
-    inner = ('DISTINCT ' if f.distinct else '') + s + (' COLLATE TSQL' if T.is_string(t) and f.name in
-                                                         ('MIN', 'MAX') else '')
+    collate = ' COLLATE TSQL' if T.is_string(t) and f.name in ('MIN', 'MAX') else ''
+    inner = ('DISTINCT ' if f.distinct else '') + s + collate
     if f.name in ('COUNT', 'COUNT_BIG'):
         return 'count(%s)' % inner, 'bigint' if f.name == 'COUNT_BIG' else 'int'
     if f.name == 'AVG' and T.base(t) in T.INTEGER:
@@ -575,7 +575,7 @@ def _aggregate(c, scope, f):
 
 def _concat(c, scope, f):
     emitted = [a.emit(c, scope) for a in f.args]
-    unicode_ = any(T.base(t) in ('nvarchar', 'nchar') for _, t in emitted)
+    unicode_ = any(T.base(t) in ('nvarchar', 'nchar') for _unused, t in emitted)
     args = ['tsql_cast(%s, %s, %s, NULL)' % (s, S.sql_string('nvarchar(max)'), S.sql_string(t)) for s, t in emitted]
     return 'tsql_concat(%s)' % ', '.join(args), 'nvarchar(max)' if unicode_ else 'varchar(max)'
 
@@ -587,7 +587,7 @@ def _string_arg_cast(sqlname, rettype=None):
         if not T.is_string(t) and t != 'null':
             s = 'tsql_cast(%s, %s, %s, NULL)' % (s, S.sql_string('varchar(8000)'), S.sql_string(t))
             t = 'varchar(8000)'
-        rest = [x for x, _ in emitted[1:]]
+        rest = [x for x, _unused in emitted[1:]]
         return '%s(%s)' % (sqlname, ', '.join([s] + rest)), rettype or (t if t != 'null' else 'varchar(1)')
     return handler
 
@@ -602,7 +602,7 @@ def _session_fn(pyname, rettype):
     """fn(args...) implemented in functions.py with access to the session."""
     def handler(c, scope, f):
         emitted = [a.emit(c, scope) for a in f.args]
-        return '%s(%s)' % (pyname, ', '.join(s for s, _ in emitted)), rettype
+        return '%s(%s)' % (pyname, ', '.join(s for s, _unused in emitted)), rettype
     return handler
 
 

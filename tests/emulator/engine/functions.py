@@ -105,7 +105,8 @@ def dateadd(part, n, d):
 
 def register(conn, engine):
     """Register every tsql_* function on one SQLite connection of this engine."""
-    g = lambda fn: _guard(engine, fn)  # noqa: E731
+    def g(fn):
+        return _guard(engine, fn)
 
     def cast(value, target, source, style):
         return T.convert(value, target, source, style)

@@ -33,7 +33,7 @@ class _Listener:
     def _accept_loop(self):
         while not self.stopping.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn, _unused = self.sock.accept()
             except socket.timeout:
                 continue
             except OSError:

@@ -47,7 +47,7 @@ def windows_sid(name):
         digest = hashlib.sha1(upper.split('\\', 1)[1].encode('utf-16-le')).digest()
         authority, subs = 5, [80] + list(struct.unpack('<5I', digest))
     else:
-        domain, _, account = upper.partition('\\')
+        domain, _unused, account = upper.partition('\\')
         d = hashlib.sha1(domain.encode()).digest()
         rid = 1000 + int.from_bytes(hashlib.sha1(upper.encode()).digest()[:3], 'little')
         authority, subs = 5, [21] + list(struct.unpack('<3I', d[:12])) + [rid]
@@ -356,7 +356,7 @@ class DropLogin(Stmt):
         row = engine.one('SELECT principal_id, name, type FROM server_principals WHERE name = ?', (self.login,))
         if row is None or row[2] == 'R' or not _can_manage_logins(xc):
             raise cannot('drop', 'login', self.login)
-        pid, name, _ = row
+        pid, name, _unused = row
         if pid == 1:
             raise SqlError(15405, "Cannot use the special principal 'sa'.", 11)
         if engine.logged_in(pid):

@@ -54,7 +54,7 @@ def read_pvk(data, password=None):
         raise PvkError('format', 'not a PVK file')
     salt = data[24:24 + saltlen]
     blob = data[24 + saltlen:24 + saltlen + keylen]
-    btype, version, _, alg = struct.unpack('<BBHI', blob[:8])
+    btype, version, _unused, alg = struct.unpack('<BBHI', blob[:8])
     if btype != 0x07 or version != 0x02 or alg not in (CALG_RSA_KEYX, CALG_RSA_SIGN):
         raise PvkError('format', 'not an RSA private key blob')
     body = blob[8:]

@@ -44,7 +44,7 @@ def sql_string(text):
 class Table:
     def __init__(self, exposed, schema, alias_sql, columns, sql_names=None):
         self.exposed, self.schema, self.alias_sql, self.columns = exposed, schema, alias_sql, columns
-        self.sql_names = sql_names or [name for name, _ in columns]
+        self.sql_names = sql_names or [name for name, _unused in columns]
         self.by_name = {}
         for (name, typ), sql_name in zip(columns, self.sql_names):
             self.by_name.setdefault(name.lower(), (sql_name, typ, name))
@@ -85,8 +85,8 @@ class Scope:
         schema = parts[-3] if len(parts) >= 3 else None
         while scope:
             for t in scope.tables:
-                if t.exposed.lower() == table_name.lower() and (schema is None or
-                                                                 (t.schema or '').lower() == schema.lower()):
+                schema_matches = schema is None or (t.schema or '').lower() == schema.lower()
+                if t.exposed.lower() == table_name.lower() and schema_matches:
                     if column.lower() not in t.by_name:
                         raise err(207, column, aborts_batch=True)
                     sql_name, typ, name = t.by_name[column.lower()]
@@ -136,7 +136,7 @@ class Col(Node):
         self.parts = parts
 
     def emit(self, c, scope):
-        sql, typ, _ = scope.resolve(self.parts)
+        sql, typ, _unused = scope.resolve(self.parts)
         return sql, typ
 
     def name(self, scope):
@@ -327,7 +327,7 @@ class In(Node):
             types = [lt, columns[0][1]]
         else:
             emitted = [v.emit(c, scope) for v in self.values]
-            types = [lt] + [t for _, t in emitted]
+            types = [lt] + [t for _unused, t in emitted]
             typ = T.common_type(types)
             rhs = ', '.join(coerce(s, t, typ) for s, t in emitted)
             ls = coerce(ls, lt, typ)
@@ -395,10 +395,10 @@ class TableRef:
             raise not_implemented('catalog view %s' % key)
         if key not in VIEWS:
             raise err(208, written, aborts_batch=True)
-        view_scope, columns, _ = VIEWS[key]
+        view_scope, columns, _unused = VIEWS[key]
         alias_sql = scope.new_alias()
         if view_scope == 'database':
-            names = ', '.join('"%s"' % n for n, _ in columns)
+            names = ', '.join('"%s"' % n for n, _unused in columns)
             source = '(SELECT %s FROM "%s" WHERE _db = %s)' % (names, key, c.bind(database))
         else:
             source = '"%s"' % key
@@ -412,7 +412,7 @@ class Derived:
 
     def emit(self, c, scope):
         sql, columns = self.select.emit(c, scope.parent)
-        for i, (name, _) in enumerate(columns):
+        for i, (name, _unused) in enumerate(columns):
             if not name:
                 raise err(8155, i + 1, self.alias, aborts_batch=True)
         alias_sql = scope.new_alias()
@@ -487,7 +487,7 @@ class Select:
             if len(ocols) != len(columns):
                 raise SqlError(205, 'All queries combined using a UNION, INTERSECT or EXCEPT operator must have '
                                'an equal number of expressions in their target lists.', 16, aborts_batch=True)
-            columns = [(n, T.common_type([t, ot])) for (n, t), (_, ot) in zip(columns, ocols)]
+            columns = [(n, T.common_type([t, ot])) for (n, t), (_unused, ot) in zip(columns, ocols)]
             sql += (' UNION ALL ' if all_ else ' UNION ') + osql
         if self.order_by:
             sql += ' ORDER BY ' + ', '.join(self._order_item(c, scope, node, desc, columns)

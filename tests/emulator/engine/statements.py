@@ -125,7 +125,7 @@ class SelectStmt(Stmt):
                                'contained in a HAVING clause or a select list, and the column being aggregated is '
                                'an outer reference.', 15, aborts_batch=True)
             raise not_implemented('query shape (SQLite said: %s)' % message)
-        rows = [tuple(T.to_python(v, typ) for v, (_, typ) in zip(row, columns)) for row in raw]
+        rows = [tuple(T.to_python(v, typ) for v, (_unused, typ) in zip(row, columns)) for row in raw]
         nocount = xc.session.options.get('NOCOUNT')
         return StatementResult(columns=[Column(n, t) for n, t in columns], rows=rows,
                                rowcount=None if nocount else len(rows))
@@ -268,6 +268,6 @@ def parse_transaction(st):
 
 def _transaction_name(st):
     tok = st.tok
-    if tok.kind == 'var' or tok.kind == 'qid' or (tok.kind == 'id' and not tok.is_reserved
-                                                   and tok.value.upper() not in STARTS):
+    plain_name = tok.kind == 'id' and not tok.is_reserved and tok.value.upper() not in STARTS
+    if tok.kind in ('var', 'qid') or plain_name:
         st.next()

@@ -138,8 +138,8 @@ _MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct',
 def _datetime_style(value, style):
     if style in (0, 100, None):
         hour = value.hour % 12 or 12
-        return '%s %2d %d %2d:%02d%s' % (_MONTHS[value.month - 1], value.day, value.year, hour, value.minute,
-                                          'AM' if value.hour < 12 else 'PM')
+        half = 'AM' if value.hour < 12 else 'PM'
+        return '%s %2d %d %2d:%02d%s' % (_MONTHS[value.month - 1], value.day, value.year, hour, value.minute, half)
     if style == 120:
         return value.strftime('%Y-%m-%d %H:%M:%S')
     if style == 121:

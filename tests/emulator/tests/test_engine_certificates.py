@@ -41,7 +41,7 @@ def self_signed(tmp_path, days=30, bits=1024, start=None):
 
 # --- PVK --------------------------------------------------------------------------------------------
 def _openssl(*args):
-    return subprocess.run([OPENSSL] + list(args), capture_output=True, timeout=60)
+    return subprocess.run([OPENSSL] + list(args), capture_output=True, timeout=60, check=False)
 
 
 @pytest.mark.skipif(OPENSSL is None, reason='openssl command not installed')
@@ -99,8 +99,8 @@ def test_master_key_lifecycle(h):
     h.ok("OPEN MASTER KEY DECRYPTION BY PASSWORD = 'Master_Key_Passw0rd!'")
     h.ok("CREATE CERTIFICATE c WITH SUBJECT = 'c'")
     h.ok('CLOSE MASTER KEY; ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY')
-    check(h.fails('DROP MASTER KEY', 15580), 15580, 16, "Cannot drop master key because certificate 'c' is "
-                                                         "encrypted by it.")
+    check(h.fails('DROP MASTER KEY', 15580), 15580, 16,
+          "Cannot drop master key because certificate 'c' is encrypted by it.")
     h.ok('DROP CERTIFICATE c; DROP MASTER KEY')
     assert h.rows('SELECT name FROM sys.symmetric_keys') == []
     h.fails("CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'weak'", 15116)
@@ -161,7 +161,7 @@ def test_linux_limits_the_subject_to_64_characters(tmp_path):
 # --- imported certificates ----------------------------------------------------------------------------
 def test_from_binary_public_only_and_duplicates(h, tmp_path):
     h.ok(MK)
-    _, der = self_signed(tmp_path)
+    _unused, der = self_signed(tmp_path)
     h.ok('CREATE CERTIFICATE peer_cert FROM BINARY = 0x%s' % der.hex())
     assert h.rows("SELECT pvt_key_encryption_type, issuer_name, subject FROM sys.certificates") == [
         ('NA', 'partner', 'partner')]
@@ -180,7 +180,7 @@ def test_from_binary_with_private_key(h, tmp_path):
     pvk = write_pvk(key, 'Pvk!Secret1')
     h.fails("CREATE CERTIFICATE c FROM BINARY = 0x%s WITH PRIVATE KEY (BINARY = 0x%s, DECRYPTION BY PASSWORD = "
             "'wrong')" % (der.hex(), pvk.hex()), 15465)
-    other_key, _ = self_signed(tmp_path)
+    other_key, _unused = self_signed(tmp_path)
     error = h.fails("CREATE CERTIFICATE c FROM BINARY = 0x%s WITH PRIVATE KEY (BINARY = 0x%s, DECRYPTION BY "
                     "PASSWORD = 'x')" % (der.hex(), write_pvk(other_key, 'x').hex()), 15474)
     check(error, 15474, 16, 'Invalid private key. The private key does not match the public key of the '
@@ -220,7 +220,7 @@ def test_drop_certificate_in_use_and_owner_rules(h, tmp_path):
          "CERTIFICATE ep_cert)" % free_port())
     message = 'The certificate cannot be dropped because one or more entities are either signed or encrypted using it.'
     check(h.fails('DROP CERTIFICATE ep_cert', 15352), 15352, 16, message)
-    _, der = self_signed(tmp_path)
+    _unused, der = self_signed(tmp_path)
     h.ok('CREATE CERTIFICATE login_cert FROM BINARY = 0x%s; CREATE LOGIN peer FROM CERTIFICATE login_cert' % der.hex())
     assert h.value("SELECT COUNT(*) FROM sys.server_principals l JOIN sys.certificates c ON c.sid = l.sid "
                    "WHERE l.type = 'C'") == 1
@@ -228,7 +228,7 @@ def test_drop_certificate_in_use_and_owner_rules(h, tmp_path):
     h.ok('DROP LOGIN peer; DROP CERTIFICATE login_cert')
     # a user owning a certificate cannot be dropped (15138); ALTER AUTHORIZATION moves the ownership
     h.ok("CREATE LOGIN p2 WITH PASSWORD = 'Str0ng!Passw0rd'; CREATE USER p2_user FOR LOGIN p2")
-    _, der2 = self_signed(tmp_path)
+    _unused, der2 = self_signed(tmp_path)
     h.ok('CREATE CERTIFICATE p2_cert AUTHORIZATION p2_user FROM BINARY = 0x%s' % der2.hex())
     check(h.fails('DROP USER p2_user', 15138), 15138, 16,
           'The database principal owns a certificate in the database, and cannot be dropped.')

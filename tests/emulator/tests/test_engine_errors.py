@@ -221,8 +221,8 @@ def test_linux_refuses_windows_authentication_and_windows_logins(tmp_path):
 
 def test_7863_only_when_the_alter_has_no_options(h):
     endpoint(h)
-    check(h.fails('ALTER ENDPOINT ep', 7863), 7863, 16, 'The endpoint was not changed. The ALTER ENDPOINT '
-                                                         'statement did not contain any values to modify or update.')
+    check(h.fails('ALTER ENDPOINT ep', 7863), 7863, 16,
+          'The endpoint was not changed. The ALTER ENDPOINT statement did not contain any values to modify or update.')
     h.ok('ALTER ENDPOINT ep STATE = STOPPED')   # equal to the current value: accepted
     h.ok('ALTER ENDPOINT ep FOR DATABASE_MIRRORING (ROLE = ALL)')
 

@@ -33,7 +33,7 @@ def statements():
 
 def mutate(rng, sql):
     pieces = re.findall(r"N?'(?:[^']|'')*'|\[[^\]]*\]|\w+|::|\S", sql)
-    for _ in range(rng.randint(1, 3)):
+    for _unused in range(rng.randint(1, 3)):
         if not pieces:
             break
         i = rng.randrange(len(pieces))
@@ -58,7 +58,7 @@ def test_mutations_give_results_or_sql_errors(tmp_path, seed):
     try:
         h.ok("CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Master_Key_Passw0rd!'")
         sources = statements()
-        for _ in range(150):
+        for _unused in range(150):
             sql = mutate(rng, rng.choice(sources).replace('{port}', str(free_port())))
             if h.session.in_transaction:
                 h.engine.rollback_transaction(h.session)
