@@ -63,8 +63,10 @@ def resolve_windows_account(xc, name):
         raise err(15401, name)
     known = list(xc.engine.windows_accounts) + [xc.engine.service_account or '']
     known += ['NT AUTHORITY\\SYSTEM', 'NT AUTHORITY\\NETWORK SERVICE', 'NT AUTHORITY\\LOCAL SERVICE',
-              'BUILTIN\\Administrators', 'NT SERVICE\\MSSQLSERVER', 'NT SERVICE\\SQLSERVERAGENT',
-              'NT SERVICE\\SQLWriter', 'NT SERVICE\\Winmgmt']
+              'BUILTIN\\Administrators', 'NT SERVICE\\SQLWriter', 'NT SERVICE\\Winmgmt']
+    instance = xc.engine.instance_name
+    known += ['NT SERVICE\\MSSQL$%s' % instance, 'NT SERVICE\\SQLAgent$%s' % instance] if instance else \
+        ['NT SERVICE\\MSSQLSERVER', 'NT SERVICE\\SQLSERVERAGENT']
     for account in known:
         if account and account.lower() == name.lower():
             return account, ('G' if account.upper().startswith('BUILTIN\\') else 'U')

@@ -129,3 +129,16 @@ def test_select_without_cast_of_boolean_is_rejected(h):
     error = h.fails("SELECT name FROM sys.endpoints WHERE name ORDER BY name", 4145)
     assert error.message == ("An expression of non-boolean type specified in a context where a condition is "
                              "expected, near 'ORDER'.")
+
+
+def test_named_instance_properties_and_service_accounts(tmp_path):
+    named = Harness(str(tmp_path / 'named'), server_name='HOST1\\INST2', service_account='CORP\\sql_inst2')
+    try:
+        assert named.rows("SELECT CAST(SERVERPROPERTY('MachineName') AS nvarchar(128)), "
+                          "CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)), @@SERVERNAME, @@SERVICENAME") == [
+            ('HOST1', 'INST2', 'HOST1\\INST2', 'INST2')]
+        assert named.value('SELECT servicename FROM sys.dm_server_services') == 'SQL Server (INST2)'
+        named.ok('CREATE LOGIN [NT SERVICE\\MSSQL$INST2] FROM WINDOWS; CREATE LOGIN [CORP\\sql_inst2] FROM WINDOWS')
+        named.fails('CREATE LOGIN [NT SERVICE\\MSSQLSERVER] FROM WINDOWS', 15401)
+    finally:
+        named.close()
