@@ -103,7 +103,7 @@ def test_ca_certificate_reaches_the_driver_and_is_refused_without_validation(mon
     freetds_conf = connection_settings(params, 'FreeTDS')[2]
     assert '\tca file = %s\n' % params['ca_file'] in freetds_conf and '\tencryption = require\n' in freetds_conf
     env = connection_settings(params, 'ODBC Driver 18 for SQL Server')[1]
-    assert env == {'SSL_CERT_FILE': params['ca_file']}
+    assert env['SSL_CERT_FILE'] == params['ca_file']
     credential['encrypt'] = 'false'
     params = validated(inject(inputs, injectors, credential, private_dir=str(tmp_path)), monkeypatch)
     with pytest.raises(MssqlError, match='ca_file is set but certificate validation is off'):
