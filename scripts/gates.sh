@@ -101,7 +101,7 @@ gate_sanity() {
     ansible-test sanity --venv --python "$PYV" --skip-test validate-modules --color no || failed=1
     echo "--- sanity: validate-modules (no pwsh here, so .ps1 files are excluded: ${#excludes[@]} args)"
     ansible-test sanity --venv --python "$PYV" --test validate-modules "${excludes[@]}" --color no || failed=1
-    echo "--- sanity: compile + import on: $(find "$PYBIN" -mindepth 1 -printf '%f ' | sort)"
+    echo "--- sanity: compile + import on: $(find "$PYBIN" -mindepth 1 -printf '%f\n' | sort -V | tr '\n' ' ')"
     ansible-test sanity --venv --test compile --test import --color no || failed=1
     return "$failed"
 }
