@@ -143,6 +143,7 @@ class Requests:
         self.switches = [sql for sql in self.all if USE.match(sql)]
         self.statements = [sql for sql in self.all if not READ.match(sql) and not USE.match(sql)]
         self.errors = [(e['sql'], e['error']) for e in trips if e['error'] is not None]
+        self.errors_text = ' '.join('error %d' % number for dummy, number in self.errors)
 
 
 def requests(instance, mark):

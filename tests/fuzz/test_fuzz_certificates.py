@@ -3,7 +3,7 @@ import base64
 
 from hypothesis import assume, given, strategies as st
 
-from tests.fuzz.harness import POLICY_ERRORS, assert_policy_refusal, assert_refused, fuzz_settings
+from tests.fuzz.harness import assert_policy_refusal, assert_refused, fuzz_settings, policy_error
 from tests.fuzz.oracle import bracket, literal, name_key, sysname_problem
 from tests.fuzz.strategies import names, passwords
 from tests.unit.test_certs_factory import pem, pfx, rsa_key, self_signed
@@ -34,8 +34,8 @@ def test_generated_master_key_passwords(fuzzer, password):
         if problems:
             assert_refused(case, problems, secrets=[password])
             return
-        if case.result.get('error_number') in POLICY_ERRORS:
-            assert_policy_refusal(case)
+        if case.failed and policy_error(case, [password]):
+            assert_policy_refusal(case, [password])
             return
         assert not case.failed, case
         assert case.added == [('master_key', name_key('##MS_DatabaseMasterKey##'))], case
@@ -69,7 +69,9 @@ def test_generated_certificate_names_and_subjects(fuzzer, name, subject):
     if not fuzzer.baseline.names('master_key'):
         with_master_key(fuzzer)
     problems = [p for p in (sysname_problem(name),) if p]
-    if subject == '' or len(subject) > 128:
+    if subject == '':         # empty: not given, so no certificate source at all
+        problems.append('exactly one certificate source')
+    elif len(subject) > 128:
         problems.append('subject must have 1 to 128 characters')
     if '\x00' in subject:
         problems.append('NUL')
