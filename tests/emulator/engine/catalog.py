@@ -382,8 +382,23 @@ SYSTEM_ENDPOINTS = [(1, 'Dedicated Admin Connection', 2, 1), (2, 'TSQL Local Mac
                     (3, 'TSQL Named Pipes', 3, 0), (4, 'TSQL Default TCP', 2, 0), (5, 'TSQL Default VIA', 5, 0)]
 
 
-def seed(conn, sa_hash):
+def builtin_logins(platform, instance):
+    """Logins a fresh SQL Server 2022 has besides sa: (name, type, disabled, sysadmin) [U: from memory of
+    fresh installs; the ##MS_..## certificate-mapped logins and their certificates are not modelled]."""
+    logins = [('##MS_PolicyEventProcessingLogin##', 'S', 1, False),
+              ('##MS_PolicyTsqlExecutionLogin##', 'S', 1, False),
+              ('NT AUTHORITY\\SYSTEM', 'U', 0, False)]
+    if platform == 'linux':
+        return logins + [('NT AUTHORITY\\NETWORK SERVICE', 'U', 0, False)]
+    service = 'MSSQL$%s' % instance if instance else 'MSSQLSERVER'
+    agent = 'SQLAgent$%s' % instance if instance else 'SQLSERVERAGENT'
+    return logins + [('NT SERVICE\\SQLWriter', 'U', 0, True), ('NT SERVICE\\Winmgmt', 'U', 0, True),
+                     ('NT SERVICE\\' + service, 'U', 0, True), ('NT SERVICE\\' + agent, 'U', 0, True)]
+
+
+def seed(conn, sa_hash, platform='windows', instance=None):
     """First start only: the objects every fresh instance has."""
+    from .logins import windows_sid
     ts = now_text()
     conn.execute('BEGIN IMMEDIATE')
     conn.execute("INSERT INTO server_principals (principal_id, name, sid, type, create_date, modify_date, "
@@ -395,6 +410,16 @@ def seed(conn, sa_hash):
                      "owning_principal_id, is_fixed_role) VALUES (?, ?, ?, 'R', ?, ?, 1, ?)",
                      (pid, name, bytes([pid]), ts, ts, 0 if name == 'public' else 1))
     conn.execute('INSERT INTO server_role_members VALUES (3, 1)')
+    for pid, (name, kind, disabled, sysadmin) in enumerate(builtin_logins(platform, instance), start=256):
+        sid = windows_sid(name) if kind == 'U' else os.urandom(16)
+        conn.execute('INSERT INTO server_principals (principal_id, name, sid, type, is_disabled, create_date, '
+                     'modify_date, default_database_name, default_language_name, password_hash, is_policy_checked, '
+                     'is_expiration_checked) VALUES (?, ?, ?, ?, ?, ?, ?, \'master\', \'us_english\', ?, ?, ?)',
+                     (pid, name, sid, kind, disabled, ts, ts, os.urandom(70) if kind == 'S' else None,
+                      1 if kind == 'S' else None, 0 if kind == 'S' else None))
+        conn.execute("INSERT INTO server_permissions VALUES (100, 0, 0, ?, 1, 'COSQ', 'CONNECT SQL', 'G')", (pid,))
+        if sysadmin:
+            conn.execute('INSERT INTO server_role_members VALUES (3, ?)', (pid,))
     for did, name in SYSTEM_DATABASES:
         conn.execute('INSERT INTO databases (database_id, name, create_date, owner_sid) VALUES (?, ?, ?, X\'01\')',
                      (did, name, ts))

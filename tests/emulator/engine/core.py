@@ -100,7 +100,7 @@ class Engine(SessionFunctions):
                 self.shared.execute('ROLLBACK')
                 raise
             if not self.shared.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone():
-                catalog.seed(self.shared, hash_password(sa_password))
+                catalog.seed(self.shared, hash_password(sa_password), platform, self.instance_name)
             self._write_meta(sa_password)
         from .listeners import Listeners
         self.listeners = Listeners(self)

@@ -39,7 +39,7 @@ def test_left_join_exists_in_subquery_case_count(h):
                   "ELSE 'other' END AS kind "
                   "FROM sys.server_principals sp LEFT JOIN sys.server_permissions p "
                   "ON p.grantee_principal_id = sp.principal_id AND p.class = 105 "
-                  "WHERE sp.name IN (SELECT name FROM sys.server_principals WHERE type IN ('S', 'U')) "
+                  "WHERE sp.name IN (SELECT name FROM sys.server_principals WHERE type IN ('S', 'U') AND name NOT LIKE 'NT %') "
                   "AND sp.name NOT LIKE '##%' GROUP BY sp.name ORDER BY sp.name DESC")
     assert rows == [('sa', 0, 'sql'), ('peer', 0, 'sql'), ('CORP\\alice', 1, 'other')]
 
@@ -98,7 +98,7 @@ def test_conversion_errors(h):
 
 
 def test_union_top_distinct_derived_table(h):
-    assert h.rows("SELECT TOP 1 name FROM sys.server_principals WHERE type = 'S' ORDER BY name") == [('peer',)]
+    assert h.rows("SELECT TOP 1 name FROM sys.server_principals WHERE type = 'S' AND name NOT LIKE '##%' ORDER BY name") == [('peer',)]
     assert h.rows("SELECT name FROM sys.databases WHERE database_id = 1 UNION ALL SELECT name FROM sys.databases "
                   "WHERE database_id = 2") == [('master',), ('tempdb',)]
     assert h.rows('SELECT DISTINCT type FROM (SELECT type FROM sys.server_principals) AS t WHERE type = \'R\'') \
@@ -138,7 +138,27 @@ def test_named_instance_properties_and_service_accounts(tmp_path):
                           "CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)), @@SERVERNAME, @@SERVICENAME") == [
             ('HOST1', 'INST2', 'HOST1\\INST2', 'INST2')]
         assert named.value('SELECT servicename FROM sys.dm_server_services') == 'SQL Server (INST2)'
-        named.ok('CREATE LOGIN [NT SERVICE\\MSSQL$INST2] FROM WINDOWS; CREATE LOGIN [CORP\\sql_inst2] FROM WINDOWS')
+        # the instance's own service SID login exists from the start and is sysadmin
+        assert named.value("SELECT IS_SRVROLEMEMBER('sysadmin', 'NT SERVICE\\MSSQL$INST2')") == 1
+        named.fails('CREATE LOGIN [NT SERVICE\\MSSQL$INST2] FROM WINDOWS', 15025)
+        named.ok('CREATE LOGIN [CORP\\sql_inst2] FROM WINDOWS')
         named.fails('CREATE LOGIN [NT SERVICE\\MSSQLSERVER] FROM WINDOWS', 15401)
     finally:
         named.close()
+
+
+@pytest.mark.parametrize('platform, expected', [
+    ('windows', ['##MS_PolicyEventProcessingLogin##', '##MS_PolicyTsqlExecutionLogin##', 'NT AUTHORITY\\SYSTEM',
+                 'NT SERVICE\\MSSQLSERVER', 'NT SERVICE\\SQLSERVERAGENT', 'NT SERVICE\\SQLWriter',
+                 'NT SERVICE\\Winmgmt', 'sa']),
+    ('linux', ['##MS_PolicyEventProcessingLogin##', '##MS_PolicyTsqlExecutionLogin##',
+               'NT AUTHORITY\\NETWORK SERVICE', 'NT AUTHORITY\\SYSTEM', 'sa']),
+])
+def test_a_fresh_instance_has_the_built_in_logins(tmp_path, platform, expected):
+    fresh = Harness(str(tmp_path / platform), platform=platform)
+    try:
+        assert [r[0] for r in fresh.rows("SELECT name FROM sys.server_principals WHERE type <> 'R' "
+                                         "ORDER BY name")] == expected
+        assert fresh.value("SELECT COUNT(*) FROM sys.sql_logins WHERE name LIKE '##%' AND is_disabled = 1") == 2
+    finally:
+        fresh.close()
