@@ -23,7 +23,13 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import tests.conftest  # noqa: E402,F401  (collection path, ANSIBLE_COLLECTIONS_PATH)
+from tests.support import collection_path  # noqa: E402
+
+# as tests/conftest.py does for pytest: the checkout importable as ansible_collections.mssql.hadr
+COLLECTIONS = collection_path()
+sys.path.insert(0, COLLECTIONS)
+os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(p for p in (COLLECTIONS, os.environ.get('ANSIBLE_COLLECTIONS_PATH')) if p)
+
 from tests.emulator.fixtures import EmulatorInstance, connections, free_port, round_trips  # noqa: E402
 from tests.fuzz.inprocess import run_module  # noqa: E402
 from tests.integration.topology_support import run_playbook, start_replicas  # noqa: E402
