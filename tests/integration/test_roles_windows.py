@@ -74,3 +74,21 @@ def test_linux_replica_is_refused(emulator_factory):
     assert run.rc != 0
     refusal = [r for r in run.results_for('sql3') if r.get('failed')]
     assert len(refusal) == 1 and 'on Linux' in refusal[0]['msg'] and 'certificate_topology' in refusal[0]['msg']
+
+
+def test_tasks_and_connections_per_replica_do_not_grow_with_the_number_of_replicas(emulator_factory):
+    measured = {}
+    for size in (2, 4):
+        names = ['w%d_%d' % (size, i) for i in range(size)]
+        accounts = ['CONTOSO\\svc_%s' % name for name in names]
+        options = dict((name, {'service_account': account, 'windows_accounts': accounts})
+                       for name, account in zip(names, accounts))
+        replicas = start_replicas(emulator_factory, names, **options)
+        marks = [r.instance.mark_log() for r in replicas]
+        run = run_playbook('windows_topology.yml', replicas)
+        assert run.rc == 0, str(run)
+        measured[size] = (set(len(run.results_for(r.name)) for r in replicas),
+                          set(r.connections_since(mark) for r, mark in zip(replicas, marks)))
+    assert measured[2] == measured[4], measured
+    # endpoint_info, endpoint, partner_trust: one connection each
+    assert measured[2][1] == {3}, measured
