@@ -184,7 +184,9 @@ make_venv() {
         return 0
     fi
     python=$(find_python)
-    if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$VENV/bin/python" -c '' 2>/dev/null; then
+        # missing, or left behind by an interpreter that is gone: start afresh
+        rm -rf "$VENV"
         say "creating $VENV with $python"
         "$python" -m venv "$VENV"
     fi
