@@ -41,10 +41,16 @@ def endpoint_port():
 
 
 def ip_problem(value):
-    if value == '' or value.upper() == 'ALL':     # empty: not given, so the default (ALL)
+    """Why listener_ip is refused, or None. Accepted as the module documents it: ALL, an address with
+    surrounding spaces or in SQL's ('...') form; empty means not given (ALL). Whitespace-only is
+    accepted as ALL too - recorded as a finding by test_a_blank_listener_ip_is_not_widened_to_all."""
+    text = value.strip()
+    if text == '' or text.upper() == 'ALL':
         return None
+    if text.startswith('(') and text.endswith(')'):
+        text = text[1:-1].strip().strip("'\"")
     try:
-        ipaddress.ip_address(value)
+        ipaddress.ip_address(text)
         return None
     except ValueError:
         return 'is not an IPv4 or IPv6 address'
@@ -148,3 +154,14 @@ def test_endpoint_info_reads_only_and_logs_in_with_generated_credentials(fuzzer,
             url = 'TCP://%s:%d' % (host, case.result['endpoint']['port'])
             shown = ansible_masked(url, [args.get('login_password'), fuzzer.instance.sa_password])
             assert case.result['endpoint']['url'] in shown, (url, case.result['endpoint'])
+
+
+def test_a_blank_listener_ip_is_not_widened_to_all(fuzzer):
+    """Found by the property above: listener_ip '\\r' (or ' ', '\\n') - a typo, not an address - makes
+    _endpoint.normalise_ip answer ALL, so the endpoint listens on every address instead of failing. Only
+    '' (not given) should mean the default. Stays failing until normalise_ip refuses blank input."""
+    for blank in ('\r', ' ', '\n\t'):
+        with fuzzer.example():
+            case = fuzzer.run('endpoint', name='blank_ip', port=endpoint_port(), listener_ip=blank,
+                              endpoint_state='stopped')
+            assert_refused(case, ['is not an IPv4 or IPv6 address'])
