@@ -84,7 +84,7 @@ def steps(replica, since=0):
 
 def fault_regex(sql):
     """A regex for the same statement in another run: anchored, with the run-specific parts left open."""
-    pieces = re.split(r"('\*{8}'|(?i:\b(?:0x)?[0-9a-f]{8,}\b)|\b\d{2}:\d{2}:\d{2}\b|\b\d{4,8}\b)", sql)
+    pieces = re.split(r"('\*{8}'|(?i:(?<![0-9a-z])(?:0x)?[0-9a-f]{8,}(?![0-9a-z])|(?<=_)[0-9a-f]{8,}(?![0-9a-z]))|\b\d{2}:\d{2}:\d{2}\b|\b\d{4,8}\b)", sql)
     out = []
     for i, piece in enumerate(pieces):
         if i % 2 == 0:
