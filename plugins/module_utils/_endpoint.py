@@ -130,9 +130,11 @@ def same_name(left, right):
 
 def normalise_ip(value):
     """'ALL' or the canonical text of an IPv4/IPv6 address; raises ModuleFailure for anything else."""
-    if value is None or str(value).strip().upper() in ('', 'ALL'):
+    if value is None or value == '':   # NULL in sys.tcp_endpoints, or the option left empty
         return 'ALL'
     text = str(value).strip()
+    if text.upper() == 'ALL':
+        return 'ALL'
     if text.startswith('(') and text.endswith(')'):
         text = text[1:-1].strip().strip("'\"")
     try:

@@ -21,7 +21,7 @@ from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint
 from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure, diff_result
 from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import same_name
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
-    TsqlValueError, binary_literal, parse_hex, quote_name, quote_string, validate_sysname)
+    TsqlValueError, binary_literal, parse_hex, quote_name, quote_string, sysname_length, validate_sysname)
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
 
 LOGIN_TYPES = {'S': 'sql', 'U': 'windows', 'G': 'windows_group', 'C': 'certificate', 'K': 'asymmetric_key'}
@@ -181,9 +181,11 @@ def desired_login(params):
         if password is not None:
             if password == '':
                 raise ModuleFailure('password must not be empty.', option='password')
-            if len(password) > PASSWORD_MAX_LENGTH:
-                raise ModuleFailure('password is %d characters long; SQL Server passwords hold at most %d.'
-                                    % (len(password), PASSWORD_MAX_LENGTH), option='password')
+            if sysname_length(password) > PASSWORD_MAX_LENGTH:
+                # Counted in UTF-16 code units, as LOGIN7 carries it: a longer password could never log in.
+                raise ModuleFailure('password is %d characters long (UTF-16 code units; a character outside the '
+                                    'Basic Multilingual Plane counts twice); SQL Server passwords hold at most %d.'
+                                    % (sysname_length(password), PASSWORD_MAX_LENGTH), option='password')
             quote_string(password, 'password')
         if sid is not None:
             try:

@@ -60,6 +60,8 @@ options:
   login_pattern:
     description:
       - Name of a certificate partner's login, as a Python format string with C({partner}).
+      - C({partner}) appears plainly, without a conversion or format spec (the same holds for O(user_pattern)),
+        because the module recognises the logins it made by it.
       - With O(exclusive=true), logins that match this pattern and are not listed are removed with their user and
         certificates, so change it only together with cleaning up.
     type: str
@@ -179,7 +181,9 @@ from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argu
 
 
 def pattern_fields(pattern):
-    return {field for dummy, field, dummy2, dummy3 in string.Formatter().parse(pattern) if field is not None}
+    """{field: (conversion, format_spec)} of a str.format pattern; ValueError when it does not parse."""
+    return {field: (conversion, spec) for dummy, field, spec, conversion in string.Formatter().parse(pattern)
+            if field is not None}
 
 
 def check_patterns(params):
@@ -187,12 +191,18 @@ def check_patterns(params):
                              ('certificate_pattern', {'partner', 'thumbprint'})):
         try:
             fields = pattern_fields(params[option])
-        except ValueError as exc:
+            # A trial run catches what parsing lets through, e.g. '{partner:d}' on a text value.
+            params[option].format(partner='partner', thumbprint='0' * 40)
+        except (ValueError, IndexError, KeyError) as exc:
             raise ModuleFailure("%s '%s' is not a valid format string: %s" % (option, params[option], exc), option=option)
-        if fields != required:
+        if set(fields) != required:
             raise ModuleFailure('%s must use exactly the fields %s, got %s.' % (
                 option, ', '.join('{%s}' % f for f in sorted(required)),
                 ', '.join('{%s}' % f for f in sorted(fields)) or 'none'), option=option)
+        if option != 'certificate_pattern' and fields['partner'] != (None, ''):
+            # login_matcher() recognises existing logins by the literal '{partner}' in the pattern.
+            raise ModuleFailure("%s must use {partner} plainly, without a conversion or format spec." % option,
+                                option=option)
 
 
 def derived(pattern, option, **values):

@@ -10,10 +10,10 @@ STRONG = 'Fuzz-Str0ng-Passw0rd!'
 
 def password_problems(password):
     """Every reason to refuse ``password`` (the module may name any one of them)."""
-    # The doc says at most 128 characters; the module counts code points (a UTF-16 count would be stricter
-    # for characters outside the BMP: not verified against a real server).
+    # The doc says at most 128 characters, and TDS's LOGIN7 carries at most 128 UTF-16 code units: a
+    # character outside the BMP counts twice (a longer password could be stored but never used to log in).
     return [problem for problem, bad in (('empty', password == ''), ('NUL', '\x00' in password),
-                                         ('long', len(password) > 128)) if bad]
+                                         ('long', len(password.encode('utf-16-le')) // 2 > 128)) if bad]
 
 
 def password_matches(fuzzer, name, password):

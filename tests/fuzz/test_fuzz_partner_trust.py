@@ -20,10 +20,13 @@ login_patterns = st.one_of(st.just('{partner}_login'),
 
 
 def pattern_login(pattern, partner):
-    """(login name, None) as Python's str.format makes it (the documented meaning), or (None, 'login_pattern')."""
+    """(login name, None) as Python's str.format makes it (the documented meaning), or (None, 'login_pattern').
+
+    The module also refuses a conversion or format spec on {partner} (it recognises its own logins by it)."""
     try:
-        fields = {field for dummy, field, dummy2, dummy3 in string.Formatter().parse(pattern) if field is not None}
-        if fields != {'partner'}:
+        parsed = [(field, spec, conversion) for dummy, field, spec, conversion in string.Formatter().parse(pattern)
+                  if field is not None]
+        if {field for field, dummy, dummy2 in parsed} != {'partner'} or any(s or c for f, s, c in parsed):
             return None, 'login_pattern'
         return pattern.format(partner=partner), None
     except (ValueError, IndexError, KeyError):
