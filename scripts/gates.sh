@@ -73,8 +73,13 @@ install_get_pip_shim() {
 gate_pytest() {
     cd "$REPO"
     unset ANSIBLE_COLLECTIONS_PATH   # tests/conftest.py links this checkout itself; no stale copy
-    local rc=0
-    python -m pytest || rc=$?
+    # pytest-xdist: the suite waits on many subprocesses (ansible-playbook, emulators), so two workers on
+    # two cores halve the wall time. PYTEST_WORKERS=0 runs serially.
+    local rc=0 parallel=()
+    if [ "${PYTEST_WORKERS:-auto}" != 0 ]; then
+        parallel=(--numprocesses "${PYTEST_WORKERS:-auto}" --maxprocesses 4)
+    fi
+    python -m pytest "${parallel[@]}" || rc=$?
     if [ "$rc" -eq 5 ]; then
         echo "pytest collected no tests: that is a failure, not a pass" >&2
     fi
