@@ -1,7 +1,6 @@
 """Connection layer: option mapping per driver, driver choice, error-number parsing (no server needed)."""
 import pytest
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: F401  (ensures ansible-core is importable)
 from ansible_collections.mssql.hadr.plugins.module_utils import mssql
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import (
     MssqlError, choose_driver, connection_settings, driver_kind, mssql_argument_spec, parse_driver_error)
