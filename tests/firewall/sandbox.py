@@ -68,7 +68,7 @@ print(json.dumps(out))
 
 
 def run(args, check=True, **kwargs):
-    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    result = subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
     if check and result.returncode != 0:
         raise AssertionError('%s failed (rc=%d)\nstdout:\n%s\nstderr:\n%s'
                              % (' '.join(args), result.returncode, result.stdout, result.stderr))
