@@ -9,29 +9,10 @@ import decimal
 import re
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-
-class SqlError(Exception):
-    def __init__(self, number, message, severity=16, state=1):
-        super().__init__(message)
-        self.number, self.message, self.severity, self.state = number, message, severity, state
-
-
-@dataclass
-class Column:
-    name: str
-    sqltype: str
-    nullable: bool = True
-
-
-@dataclass
-class StatementResult:
-    columns: list = None
-    rows: list = field(default_factory=list)
-    rowcount: int = None
-    infos: list = field(default_factory=list)
-    error: SqlError = None
+# The result types are the seam's own (INTERNALS.md): only the statements behind them are canned here.
+from tests.emulator.engine import Column, SqlError, StatementResult
 
 
 @dataclass
