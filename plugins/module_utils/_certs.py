@@ -21,16 +21,9 @@ import re
 import struct
 import traceback
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import pkcs12
-except ImportError:
-    x509 = None
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-else:
-    CRYPTOGRAPHY_IMPORT_ERROR = None
+# cryptography is imported on first use (_require_cryptography): the import costs about 30 ms, which a
+# module that only reads catalog rows (a no-op run of master_key or certificate) should not pay.
+x509 = serialization = rsa = pkcs12 = None
 
 # PVK layout (OpenSSL crypto/pem/pvkfmt.c, Microsoft's PRIVATEKEYBLOB documentation).
 PVK_MAGIC = 0xB0B5F11E
@@ -52,9 +45,18 @@ class CertificateError(ValueError):
 
 
 def _require_cryptography():
-    if x509 is None:
+    global x509, serialization, rsa, pkcs12  # pylint: disable=global-statement
+    if x509 is not None:
+        return
+    try:
+        from cryptography import x509 as x509_module
+        from cryptography.hazmat.primitives import serialization as serialization_module
+        from cryptography.hazmat.primitives.asymmetric import rsa as rsa_module
+        from cryptography.hazmat.primitives.serialization import pkcs12 as pkcs12_module
+    except ImportError:
         raise CertificateError('The Python library "cryptography" is required on the host that runs the module '
-                               '(pip install cryptography): %s' % CRYPTOGRAPHY_IMPORT_ERROR)
+                               '(pip install cryptography): %s' % traceback.format_exc())
+    x509, serialization, rsa, pkcs12 = x509_module, serialization_module, rsa_module, pkcs12_module
 
 
 def _b64decode(text):
@@ -97,6 +99,7 @@ def load_certificate(data, what='public_certificate'):
 
 
 def certificate_der(cert):
+    _require_cryptography()
     return cert.public_bytes(serialization.Encoding.DER)
 
 

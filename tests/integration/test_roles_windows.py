@@ -62,7 +62,7 @@ def test_unusable_service_account_is_refused_pointing_to_certificate_topology(em
     assert run.rc != 0
     refusal = [r for r in run.results_for('sql3') if r.get('failed')]
     assert len(refusal) == 1 and 'certificate_topology' in refusal[0]['msg'], refusal
-    assert 'Refuse service accounts' in refusal[0]['task']
+    assert 'service accounts that cannot use Windows authentication' in refusal[0]['task']
     sql3_ddl = [e for e in replicas[2].instance.log_entries(since=marks[2])
                 if e.get('sql') and e['sql'].lstrip().upper().startswith(('CREATE', 'ALTER', 'GRANT'))]
     assert sql3_ddl == []
