@@ -88,8 +88,11 @@ def inventory(replicas):
     return {'all': {'hosts': dict((r.name, r.hostvars) for r in replicas)}}
 
 
-def run_playbook(playbook, replicas, extra_vars=None, tags=None, check=False, verbosity=0, timeout=600):
-    """Run playbooks/<playbook> with real ansible-playbook; returns a PlaybookRun (records of every host)."""
+def run_playbook(playbook, replicas, extra_vars=None, tags=None, check=False, verbosity=0, timeout=600, env=None):
+    """Run playbooks/<playbook> with real ansible-playbook; returns a PlaybookRun (records of every host).
+
+    ``env``: extra environment for ansible-playbook.
+    """
     with tempfile.TemporaryDirectory(prefix='mssql-hadr-topology-') as workdir:
         os.makedirs(os.path.join(workdir, 'tmp'))
         with open(os.path.join(workdir, 'ansible.cfg'), 'w') as handle:
@@ -110,7 +113,7 @@ def run_playbook(playbook, replicas, extra_vars=None, tags=None, check=False, ve
         if verbosity:
             command.append('-' + 'v' * verbosity)
         results_file = os.path.join(workdir, 'results.jsonl')
-        proc = subprocess.run(command, cwd=workdir, env=_environment(workdir, results_file, None),
+        proc = subprocess.run(command, cwd=workdir, env=_environment(workdir, results_file, env),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
                               check=False)
         return PlaybookRun(proc.returncode, _read_records(results_file), proc.stdout, proc.stderr, command)

@@ -5,6 +5,8 @@
 Used by tests/support/playbook.py. It is an extra (aggregate) callback, so the normal stdout
 callback still prints its human-readable output, which secret-leak tests search.
 Results are what any callback sees: already censored for no_log tasks by ansible-core.
+With MSSQL_HADR_RESULTS_SUMMARY=1 only the outcome of each result is written (task, host, action, changed,
+failed, skipped): make bench measures the collection, not the copying and encoding of whole results.
 """
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -36,16 +38,22 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super(CallbackModule, self).__init__(*args, **kwargs)
         self._path = os.environ.get('MSSQL_HADR_RESULTS_FILE')
+        self._summary_only = os.environ.get('MSSQL_HADR_RESULTS_SUMMARY') == '1'
 
     def _record(self, result, status):
         if not self._path:
             return
-        data = strip_internal_keys(module_response_deepcopy(result._result))
+        if self._summary_only:
+            data = dict((key, result._result[key]) for key in ('changed', 'failed') if key in result._result)
+        else:
+            data = strip_internal_keys(module_response_deepcopy(result._result))
         data.update({
             'task': result._task.get_name(),
             'host': result._host.get_name(),
             'action': result._task.action,
         })
+        if result._task.run_once:
+            data['run_once'] = True     # ran for one host, applies to every host of the play
         # make the outcome explicit even when the module did not say so
         data.setdefault('changed', False)
         data.setdefault('failed', status in ('failed', 'unreachable'))
