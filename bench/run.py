@@ -112,6 +112,54 @@ def _children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
+# The same five SQL modules as the role runs, in a flat play without the role: splits the no-op rerun's
+# cost into what the modules cost (flat vs ping) and what the role adds (topology vs flat).
+FLAT_PLAYBOOK = """- name: the role's five SQL modules in a flat play (no role, no controller-side tasks)
+  hosts: all
+  gather_facts: false
+  module_defaults:
+    group/mssql.hadr.all:
+      login_host: "{{ hadr_sql_host }}"
+      login_port: "{{ hadr_sql_port }}"
+      login_user: "{{ hadr_sql_user }}"
+      login_password: "{{ hadr_sql_password }}"
+      odbc_driver: "{{ hadr_sql_odbc_driver }}"
+      encrypt: "{{ hadr_sql_encrypt }}"
+  tasks:
+    - name: endpoint_info
+      mssql.hadr.endpoint_info:
+    - name: master_key
+      mssql.hadr.master_key:
+        password: "{{ hadr_master_key_password }}"
+    - name: certificate
+      mssql.hadr.certificate:
+        name: "{{ inventory_hostname }}_hadr"
+        subject: mssql.hadr {{ inventory_hostname }}
+      register: flat_certificate
+    - name: endpoint
+      mssql.hadr.endpoint:
+        name: Hadr_endpoint
+        port: "{{ hadr_endpoint_port }}"
+        fqdn: "{{ hadr_endpoint_fqdn }}"
+        authentication: certificate
+        certificate: "{{ inventory_hostname }}_hadr"
+        encryption: required
+    - name: partner_trust
+      mssql.hadr.partner_trust:
+        partners: "{{ dict(others | zip(pems)) | dict2items(key_name='name', value_name='public_certificate') }}"
+      vars:
+        others: "{{ ansible_play_hosts | difference([inventory_hostname]) }}"
+        pems: "{{ others | map('extract', hostvars, ['flat_certificate', 'certificate', 'pem']) | list }}"
+"""
+
+
+def flat_playbook():
+    handle, path = tempfile.mkstemp(prefix='bench-flat-', suffix='.yml')
+    with os.fdopen(handle, 'w') as out:
+        out.write(FLAT_PLAYBOOK)
+    return path
+
+
 def timed(playbook, replicas):
     """(run, wall seconds, CPU seconds of the ansible-playbook process tree, connections per replica)."""
     marks = [r.instance.mark_log() for r in replicas]
@@ -161,15 +209,25 @@ def topology(instances, size, repeats):
         instances.stop(r.instance for r in replicas)
     replicas = start_replicas(instances, names)
     timed('certificate_topology.yml', replicas)
-    rerun, ping_rerun = [], []
-    for dummy in range(repeats):                    # alternate, so both see the same machine load
+    rerun, ping_rerun, flat_rerun = [], [], []
+    flat = flat_playbook()
+    for dummy in range(repeats):                    # alternate, so all three see the same machine load
         run, seconds, cpu, conns = timed('certificate_topology.yml', replicas)
         assert not any(r.get('changed') for r in run.records), 'the rerun changed something'
         rerun.append((run, seconds, cpu, conns, per_host(run, replicas)))
         ping_rerun.append(timed(ping, replicas)[1:3])
+        run, seconds, cpu, dummy2 = timed(flat, replicas)
+        assert not any(r.get('changed') for r in run.records), 'the flat play changed something'
+        flat_rerun.append((seconds, cpu))
     os.unlink(ping)
+    os.unlink(flat)
     instances.stop(r.instance for r in replicas)
-    return {'replicas': size, 'first_run': summary(first, ping_first), 'noop_rerun': summary(rerun, ping_rerun)}
+    noop = summary(rerun, ping_rerun)
+    noop.update(flat_seconds=round(statistics.median(f[0] for f in flat_rerun), 2),
+                flat_cpu_seconds=round(statistics.median(f[1] for f in flat_rerun), 2))
+    noop.update(flat_ratio=round(noop['flat_seconds'] / noop['ping_seconds'], 2),
+                flat_cpu_ratio=round(noop['flat_cpu_seconds'] / noop['ping_cpu_seconds'], 2))
+    return {'replicas': size, 'first_run': summary(first, ping_first), 'noop_rerun': noop}
 
 
 def markdown(results):
@@ -195,6 +253,19 @@ def markdown(results):
                 row['replicas'], r['seconds'], r['ping_seconds'], mark, r['ratio'], mark,
                 ' '.join('%.2f' % x for x in r['ratios']), r['cpu_seconds'], r['ping_cpu_seconds'], r['cpu_ratio'],
                 r['tasks_per_host'], r['sql_modules_per_host'], r['connections_per_replica']))
+    lines += ['', '## Where the no-op rerun\'s cost goes', '',
+              'The same five SQL modules in a flat play without the role (bench/run.py FLAT_PLAYBOOK), measured in '
+              'the same alternation: flat vs ping is what the modules cost, topology vs flat what the role adds '
+              '(argument validation, input checks, publishing and collecting the certificates, templating of its '
+              'variables).', '',
+              '| replicas | ping seconds | flat seconds | topology seconds | flat / ping | topology / ping | '
+              'ping CPU | flat CPU | topology CPU | flat / ping CPU | topology / ping CPU |',
+              '|---|---|---|---|---|---|---|---|---|---|---|']
+    for row in results['topology']:
+        r = row['noop_rerun']
+        lines.append('| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |' % (
+            row['replicas'], r['ping_seconds'], r['flat_seconds'], r['seconds'], r['flat_ratio'], r['ratio'],
+            r['ping_cpu_seconds'], r['flat_cpu_seconds'], r['cpu_seconds'], r['flat_cpu_ratio'], r['cpu_ratio']))
     lines += ['', 'The ping playbook runs `ansible.builtin.ping` as many times per host as the topology run executed '
               'SQL modules per host, on the same inventory (local connection), alternating with the topology '
               'runs; figures are medians of %d pairs (every first run on new instances). CPU seconds: user + system '

@@ -25,11 +25,40 @@ DRIVER_TRAFFIC_PROCS = ('sp_datatype_info_100', 'sp_unprepare', 'sp_describe_und
 _TYPEINFO_SQL_PREFIXES = ('sp_datatype_info', 'exec sp_datatype_info', 'execute sp_datatype_info')
 
 
+def _port_slice():
+    """This process's own ports: below the kernel's ephemeral range (32768-60999 on Linux), where client
+    connections never take a local port, and inside SQL Server's documented endpoint range (1024-32767).
+    Each pytest-xdist worker gets its own slice, so two workers never hand out the same port."""
+    worker = os.environ.get('PYTEST_XDIST_WORKER', '')
+    if worker.startswith('gw') and worker[2:].isdigit():
+        index = int(worker[2:]) % 8
+        return range(16000 + 2000 * index, 18000 + 2000 * index)
+    return range(12000, 16000)
+
+
+_PORTS = None
+
+
 def free_port(host='127.0.0.1'):
-    """A TCP port nothing listens on right now (the emulator retries if it is taken meanwhile)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port nothing listens on right now, handed out in turn (a port comes back only after its whole slice).
+
+    Ports the kernel picks for bind(0) are ephemeral ones: a client connection can take the same number
+    as its local port before the endpoint that was given it starts listening (SQL Server error 7890 in a
+    long benchmark). So ports come from _port_slice(), in turn, each checked with a bind.
+    """
+    global _PORTS  # pylint: disable=global-statement
+    if _PORTS is None:
+        ports = _port_slice()
+        start = (os.getpid() * 7919) % len(ports)
+        _PORTS = itertools.cycle(itertools.chain(ports[start:], ports[:start]))
+    for port in itertools.islice(_PORTS, len(_port_slice())):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError('no free port left in %s for this process' % _port_slice())
 
 
 def odbc_value(value, freetds=True):

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from tests.emulator.fixtures import connections
 from tests.integration.test_examples import endpoint_port, run_playbook
 from tests.support import REPO_ROOT
 from tests.unit.awx_credential import inject, load_type
@@ -98,3 +99,25 @@ def test_windows_topology_then_verify_as_awx_jobs(emulator_factory, tmp_path):
     second = run_playbook(playbook, inventory, build, env=env)
     assert second.rc == 0 and changed_tasks(second) == [], str(second)
     assert SA_PASSWORD not in first.stdout + first.stderr + second.stdout + verify.stdout
+
+
+def test_the_credential_port_reaches_every_replica_without_hadr_sql_port(emulator_factory, tmp_path):
+    instance = emulator_factory(server_name='SQL1', sa_password=SA_PASSWORD, platform='linux')
+    inventory = {'all': {'children': {'replicas': {'hosts': {'sql1': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': os.sys.executable,
+        'hadr_sql_host': instance.host, 'hadr_endpoint_port': endpoint_port(), 'hadr_endpoint_fqdn': '127.0.0.1'}}}}}}
+    inputs, injectors = load_type()
+    env = inject(inputs, injectors, {'username': 'sa', 'password': SA_PASSWORD, 'odbc_driver': 'FreeTDS',
+                                     'encrypt': 'false', 'port': str(instance.port)}, private_dir=str(tmp_path))
+    build = survey_extra_vars('certificate_topology', hadr_master_key_password=MASTER_KEY_PASSWORD,
+                              hadr_firewall='false')
+    mark = instance.mark_log()
+    run = run_playbook(os.path.join(REPO_ROOT, 'playbooks', 'certificate_topology.yml'), inventory, build, env=env)
+    assert run.rc == 0, str(run)
+    conn = instance.connect()
+    try:
+        endpoints = [tuple(row) for row in conn.cursor().execute('SELECT name FROM sys.database_mirroring_endpoints')]
+    finally:
+        conn.close()
+    assert endpoints == [('Hadr_endpoint',)]
+    assert connections(instance.log_entries(since=mark))   # the role reached the instance on the credential's port
