@@ -10,7 +10,7 @@
    ansible-playbook process tree (controller, workers, modules; not the emulators), which the load of a
    shared machine disturbs less.
 
-Writes bench/results.json and bench/results.md.  python -m bench.run [--sizes 2,3,5,8] [--repeats 3]
+Writes bench/results.json and bench/results.md.  python -m bench.run [--sizes 2,3,5,8] [--repeats 5]
 """
 import argparse
 import datetime
