@@ -278,8 +278,19 @@ main() {
         exit 0
     fi
     if [ "${1:-}" = "--one" ]; then
-        declare -F "gate_$2" >/dev/null || { echo "unknown gate '$2'" >&2; exit 2; }
-        "gate_$2"
+        case $2 in
+            pytest) gate_pytest ;;
+            sanity) gate_sanity ;;
+            lint) gate_lint ;;
+            docs) gate_docs ;;
+            build) gate_build ;;
+            ps1) gate_ps1 ;;
+            molecule) gate_molecule ;;
+            compat) gate_compat ;;
+            actionlint) gate_actionlint ;;
+            changelog) gate_changelog ;;
+            *) echo "unknown gate '$2'" >&2; exit 2 ;;
+        esac
         exit $?
     fi
 
