@@ -44,7 +44,8 @@ def free_port(host='127.0.0.1'):
 
     Ports the kernel picks for bind(0) are ephemeral ones: a client connection can take the same number
     as its local port before the endpoint that was given it starts listening (SQL Server error 7890 in a
-    long benchmark). So ports come from _port_slice(), in turn, each checked with a bind.
+    long benchmark). So ports come from _port_slice(), in turn, each checked with a bind; they are all in
+    SQL Server's documented endpoint range, so an endpoint on one draws no port-range warning.
     """
     global _PORTS  # pylint: disable=global-statement
     if _PORTS is None:

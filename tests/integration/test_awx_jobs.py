@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from tests.emulator.fixtures import connections
-from tests.integration.test_examples import endpoint_port, run_playbook
+from tests.emulator.fixtures import connections, free_port
+from tests.integration.test_examples import run_playbook
 from tests.support import REPO_ROOT
 from tests.unit.awx_credential import inject, load_type
 
@@ -44,7 +44,7 @@ def test_certificate_topology_then_verify_as_awx_jobs(emulator_factory, tmp_path
     inventory = {'all': {'children': {'replicas': {'hosts': dict(
         (name, {'ansible_connection': 'local', 'ansible_python_interpreter': os.sys.executable,
                 'hadr_sql_host': instance.host, 'hadr_sql_port': instance.port,
-                'hadr_endpoint_port': endpoint_port(), 'hadr_endpoint_fqdn': '127.0.0.1'})
+                'hadr_endpoint_port': free_port(), 'hadr_endpoint_fqdn': '127.0.0.1'})
         for name, instance in instances.items())}}}}
     inputs, injectors = load_type()
     env = inject(inputs, injectors, {'username': 'sa', 'password': SA_PASSWORD, 'odbc_driver': 'FreeTDS',
@@ -78,7 +78,7 @@ def test_windows_topology_then_verify_as_awx_jobs(emulator_factory, tmp_path):
     inventory = {'all': {'children': {'replicas': {'hosts': dict(
         (name, {'ansible_connection': 'local', 'ansible_python_interpreter': os.sys.executable,
                 'hadr_sql_host': instance.host, 'hadr_sql_port': instance.port,
-                'hadr_endpoint_port': endpoint_port(), 'hadr_endpoint_fqdn': '127.0.0.1'})
+                'hadr_endpoint_port': free_port(), 'hadr_endpoint_fqdn': '127.0.0.1'})
         for name, instance in instances.items())}}}}
     inputs, injectors = load_type()
     env = inject(inputs, injectors, {'username': 'sa', 'password': SA_PASSWORD, 'odbc_driver': 'FreeTDS',
@@ -105,7 +105,7 @@ def test_the_credential_port_reaches_every_replica_without_hadr_sql_port(emulato
     instance = emulator_factory(server_name='SQL1', sa_password=SA_PASSWORD, platform='linux')
     inventory = {'all': {'children': {'replicas': {'hosts': {'sql1': {
         'ansible_connection': 'local', 'ansible_python_interpreter': os.sys.executable,
-        'hadr_sql_host': instance.host, 'hadr_endpoint_port': endpoint_port(), 'hadr_endpoint_fqdn': '127.0.0.1'}}}}}}
+        'hadr_sql_host': instance.host, 'hadr_endpoint_port': free_port(), 'hadr_endpoint_fqdn': '127.0.0.1'}}}}}}
     inputs, injectors = load_type()
     env = inject(inputs, injectors, {'username': 'sa', 'password': SA_PASSWORD, 'odbc_driver': 'FreeTDS',
                                      'encrypt': 'false', 'port': str(instance.port)}, private_dir=str(tmp_path))

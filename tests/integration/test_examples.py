@@ -3,14 +3,13 @@ against two emulated instances: once with the connection in the inventory, once 
 from the MSSQL_* environment exactly as the AWX credential type in docs/awx/ injects it."""
 import json
 import os
-import random
-import socket
 import subprocess
 import tempfile
 
 import pytest
 import yaml
 
+from tests.emulator.fixtures import free_port
 from tests.support import REPO_ROOT
 # run_tasks only runs task lists; this test needs the playbook file itself, so it uses the helper's pieces.
 from tests.support.playbook import PlaybookRun, _environment, _read_records, ansible_playbook_path
@@ -25,19 +24,6 @@ TASKS = ('Master key in master (protects the endpoint certificate\'s private key
          'Mirroring endpoint with certificate authentication and AES encryption', 'SQL login for the partner',
          'Let the partner connect to the endpoint')
 EXTRA = {'partner_login_password': PARTNER_PASSWORD, 'example_master_key_password': MASTER_KEY_PASSWORD}
-
-
-def endpoint_port():
-    """A free port in the range SQL Server documents for endpoints (1024-32767), so no warning is expected."""
-    for attempt in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as sock:
-            try:
-                sock.bind(('127.0.0.1', port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError('no free port in 20000-32000')
 
 
 def run_playbook(path, inventory, extra_vars, env=None):
@@ -60,7 +46,7 @@ def inventory_for(instances, with_login=True):
     for name, instance in instances.items():
         host = {'ansible_connection': 'local', 'ansible_python_interpreter': os.sys.executable,
                 'hadr_sql_host': instance.host, 'hadr_sql_port': instance.port, 'hadr_sql_odbc_driver': 'FreeTDS',
-                'hadr_sql_encrypt': False, 'hadr_endpoint_port': endpoint_port(), 'hadr_endpoint_fqdn': '127.0.0.1'}
+                'hadr_sql_encrypt': False, 'hadr_endpoint_port': free_port(), 'hadr_endpoint_fqdn': '127.0.0.1'}
         if with_login:
             host.update(hadr_sql_user='sa', hadr_sql_password=instance.sa_password)
         hosts[name] = host
