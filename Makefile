@@ -29,8 +29,9 @@ clean:
 	rm -rf build
 
 fuzz: venv
-	HYPOTHESIS_PROFILE=mssql-hadr-fuzz MSSQL_HADR_FAULTS=all MSSQL_HADR_TLS_SUITE=1 \
-		$(VENV)/bin/python -m pytest -p no:cacheprovider tests/fuzz tests/faults tests/tls
+	HYPOTHESIS_PROFILE=mssql-hadr-fuzz MSSQL_HADR_FAULTS=all MSSQL_HADR_TLS_SUITE=1 MSSQL_HADR_DURABILITY_SEED=random \
+		$(VENV)/bin/python -m pytest -p no:cacheprovider tests/fuzz tests/faults tests/tls \
+		tests/emulator/tests/test_durability.py
 
 bench: venv
 	$(VENV)/bin/python -m bench.run

@@ -47,7 +47,13 @@ options:
     choices: [sql, windows, certificate]
   password:
     description:
-      - Password of a V(sql) login; required to create one. At most 128 characters.
+      - Password of a V(sql) login; required to create one.
+      - At most 128 UTF-16 code units, where a character outside the Basic Multilingual Plane (an emoji, for
+        example) counts twice. That is all the TDS LOGIN7 packet carries, so a longer password could be
+        stored but never used to log in; the module refuses it before sending anything, as it refuses an
+        empty password and one containing a NUL character.
+      - A password containing C(};) can be set here, but FreeTDS cannot send it when logging in (see
+        O(login_password)); Microsoft's ODBC driver can.
     type: str
   update_password:
     description:

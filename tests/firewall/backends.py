@@ -1,6 +1,6 @@
 """How each Linux firewall is put into a default-deny state inside a Sandbox, and how a "reboot" is
 simulated: the running rules are thrown away and loaded again from the backend's persistent files."""
-from tests.firewall.sandbox import wait_for
+from tests.firewall.sandbox import IPTABLES_TOOLS, wait_for
 
 NFT_DEFAULT_DENY = '''\
 flush ruleset
@@ -19,8 +19,6 @@ table inet filter {
   }
 }
 '''
-
-IPTABLES_TOOLS = ('iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore')
 
 
 class Nftables:

@@ -2,7 +2,11 @@
 
 The server side also gets its own mount namespace with an overlay over /etc and a tmpfs on /run, so
 the module can write /etc/nftables.conf, /etc/ufw/..., /etc/firewalld/... and /etc/iptables/... and
-start daemons without touching the real host. Everything runs through `nsenter` into one long-lived
+start daemons without touching the real host. The firewall configuration inside the overlay is not the
+host's: every file and directory in FIREWALL_CONFIG is removed and laid anew from tests/firewall/etc
+(Debian 12's package defaults, shortened to what each firewall needs to start), ufw's own rule templates
+from /usr/share/ufw, and the iptables alternatives pointing at iptables-nft (Debian's default), so what an administrator - or an earlier run of the
+module outside a sandbox - left in the host's /etc cannot change a verdict. Everything runs through `nsenter` into one long-lived
 holder process that owns those namespaces.
 
 Addresses: server 10.77.0.1 / fd77::1; client ALLOWED 10.77.0.2 / fd77::2 and OTHER 10.77.0.3 / fd77::3.
@@ -19,11 +23,28 @@ import time
 SERVER_V4, ALLOWED_V4, OTHER_V4 = '10.77.0.1', '10.77.0.2', '10.77.0.3'
 SERVER_V6, ALLOWED_V6, OTHER_V6 = 'fd77::1', 'fd77::2', 'fd77::3'
 
+# Host configuration that decides what the firewall module sees or does: replaced in every sandbox.
+FIREWALL_CONFIG = ('nftables.conf', 'nftables.d', 'nftables', 'sysconfig', 'iptables', 'ufw', 'default/ufw',
+                   'firewalld', 'systemd/system/multi-user.target.wants/firewalld.service',
+                   'systemd/system/multi-user.target.wants/nftables.service',
+                   'systemd/system/multi-user.target.wants/ufw.service',
+                   'systemd/system/multi-user.target.wants/netfilter-persistent.service',
+                   'systemd/system/dbus-org.fedoraproject.FirewallD1.service')
+IPTABLES_TOOLS = ('iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore')
+KNOWN_ETC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'etc')
+
+# $HOST_ETC is the lower layer: /etc, or "$planted:/etc" when a test plays a host with files of its own.
 HOLDER = r'''
 set -e
 mount -t tmpfs tmpfs "$WORK"
 mkdir "$WORK/upper" "$WORK/work"
-mount -t overlay overlay -o "lowerdir=/etc,upperdir=$WORK/upper,workdir=$WORK/work" /etc
+mount -t overlay overlay -o "lowerdir=$HOST_ETC,upperdir=$WORK/upper,workdir=$WORK/work" /etc
+for path in $FIREWALL_CONFIG; do rm -rf "/etc/$path"; done
+cp -R "$KNOWN_ETC/." /etc/
+for tool in $IPTABLES_TOOLS; do ln -sfn "/usr/sbin/$(echo "$tool" | sed 's/tables/tables-nft/')" "/etc/alternatives/$tool"; done
+mkdir -p /etc/ufw/applications.d /etc/firewalld/helpers /etc/firewalld/icmptypes \
+         /etc/firewalld/ipsets /etc/firewalld/policies /etc/firewalld/services /etc/firewalld/zones
+cp /usr/share/ufw/iptables/*.rules /usr/share/ufw/ufw.conf /etc/ufw/
 mount -t tmpfs tmpfs /run
 mkdir -p /run/dbus
 echo ready
@@ -76,7 +97,9 @@ def run(args, check=True, **kwargs):
 
 
 class Sandbox:
-    def __init__(self, tag, ports):
+    def __init__(self, tag, ports, planted_etc=None):
+        """``planted_etc``: a directory laid over the host's /etc for this sandbox only (a test plays a host
+        whose /etc already holds firewall configuration)."""
         stamp = '%d%s' % (os.getpid() % 100000, tag)
         self.server, self.client = 'fws%s' % stamp, 'fwc%s' % stamp
         self.work = tempfile.mkdtemp(prefix='mssql-hadr-fw-')
@@ -84,7 +107,7 @@ class Sandbox:
         self.holder = None
         try:
             self._network()
-            self._start_holder()
+            self._start_holder('%s:/etc' % planted_etc if planted_etc else '/etc')
             self.daemons.append(self._listener(['nsenter', '-t', str(self.holder.pid), '-m', '-n'], ports))
             self.daemons.append(self._listener(['ip', 'netns', 'exec', self.client], ports))
         except BaseException:
@@ -103,10 +126,12 @@ class Sandbox:
                 run(['ip', '-n', ns, 'addr', 'add', addr + prefix, 'dev', dev] + (['nodad'] if ':' in addr else []))
             run(['ip', '-n', ns, 'link', 'set', dev, 'up'])
 
-    def _start_holder(self):
+    def _start_holder(self, host_etc):
         self.holder = subprocess.Popen(
             ['ip', 'netns', 'exec', self.server, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', HOLDER],
-            env=dict(os.environ, WORK=self.work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            env=dict(os.environ, WORK=self.work, HOST_ETC=host_etc, KNOWN_ETC=KNOWN_ETC,
+                     FIREWALL_CONFIG=' '.join(FIREWALL_CONFIG),
+                     IPTABLES_TOOLS=' '.join(IPTABLES_TOOLS)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.holder.stdout.readline()
         if line.strip() != 'ready':
             raise AssertionError('sandbox holder failed: %s %s' % (line, self.holder.stderr.read()))

@@ -20,13 +20,46 @@ PARTNERS = [ALLOWED_V4, ALLOWED_V6]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def sandbox(request):
+# What an earlier run of the module outside any sandbox (or an administrator) leaves in a host's /etc.
+PLANTED_HOST_FILES = {
+    'nftables.conf': '#!/usr/sbin/nft -f\nflush ruleset\ninclude "/etc/nftables.d/mssql_hadr.nft"\n',
+    'nftables.d/mssql_hadr.nft': 'table inet mssql_hadr {\n}\n',
+    'iptables/rules.v4': '*filter\n-A INPUT -p tcp --dport 5022 -j ACCEPT\nCOMMIT\n',
+    'sysconfig/nftables.conf': 'include "/etc/nftables/mssql_hadr.nft"\n',
+    'ufw/user.rules': '### tuple ### allow tcp 5022 0.0.0.0/0 any 10.77.0.2 in\n',
+    'default/ufw': 'IPV6=no\n',
+    'firewalld/policies/planted.xml': '<?xml version="1.0" encoding="utf-8"?>\n<policy target="ACCEPT"></policy>\n',
+}
+
+
+def make_sandbox(request, planted_etc=None):
     if os.geteuid() != 0:
         pytest.fail('firewall tests need root (network namespaces, mounts); `make test` runs as root')
-    sb = Sandbox(request.node.name[-6:].strip('[]_-') or 'x', [P1, P2, P3])
-    yield sb
-    sb.close()
+    sb = Sandbox(request.node.name[-6:].strip('[]_-') or 'x', [P1, P2, P3], planted_etc=planted_etc)
+    request.addfinalizer(sb.close)
+    return sb
+
+
+@pytest.fixture
+def sandbox(request):
+    return make_sandbox(request)
+
+
+@pytest.fixture
+def planted_sandbox(request, tmp_path):
+    """A sandbox on a host whose /etc holds firewall configuration of its own (PLANTED_HOST_FILES, and
+    firewalld enabled at boot): laid over the host's /etc inside the sandbox only."""
+    for path, content in PLANTED_HOST_FILES.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(content)
+    wants = tmp_path / 'systemd/system/multi-user.target.wants'
+    wants.mkdir(parents=True)
+    (wants / 'firewalld.service').symlink_to('/lib/systemd/system/firewalld.service')
+    (tmp_path / 'mssql-hadr-planted').write_text('not firewall configuration: the sandbox keeps it\n')
+    sb = make_sandbox(request, str(tmp_path))
+    # the planted layer is in effect (so the files below are absent because the sandbox reset them)
+    assert sb.read('/etc/mssql-hadr-planted') == 'not firewall configuration: the sandbox keeps it\n'
+    return sb
 
 
 def rules(port, addresses, directions=('inbound', 'outbound')):
@@ -155,7 +188,25 @@ def test_firewalld_offline_then_running(sandbox):
     firewall.stop(sandbox)
 
 
-def test_nftables_dropping_chain_fail_mode_and_errors(sandbox):
+def test_sandbox_starts_from_known_firewall_files_whatever_the_host_holds(planted_sandbox):
+    """Regression: a host whose /etc held mssql_hadr.nft and its include made the nftables test fail."""
+    sb = planted_sandbox
+    for path, content in PLANTED_HOST_FILES.items():
+        assert content not in sb.sh('cat /etc/%s 2>/dev/null || true' % path).stdout, path
+    for path in ('nftables.d', 'iptables', 'sysconfig', 'firewalld/policies/planted.xml'):
+        assert sb.sh('test -e /etc/%s' % path, check=False).returncode == 1, path
+    assert sb.sh('test -e /etc/systemd/system/multi-user.target.wants/firewalld.service', check=False).returncode == 1
+    known = os.path.join(os.path.dirname(__file__), 'etc')
+    for path in ('nftables.conf', 'default/ufw', 'firewalld/firewalld.conf'):
+        with open(os.path.join(known, path)) as f:
+            assert sb.read('/etc/' + path) == f.read(), path
+    assert sb.sh('readlink /etc/alternatives/iptables').stdout.strip() == '/usr/sbin/iptables-nft'
+    with open('/usr/share/ufw/iptables/user.rules') as f:
+        assert sb.read('/etc/ufw/user.rules') == f.read()
+
+
+def test_nftables_dropping_chain_fail_mode_and_errors(planted_sandbox):
+    sandbox = planted_sandbox
     backends.Nftables().setup(sandbox)
     r = run_tasks(sandbox, [
         task('default name, check mode', check=True, port=P1),

@@ -1,5 +1,5 @@
 """login: a generated name and password either create exactly that login or are refused before any statement."""
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 
 from tests.fuzz.harness import assert_refused, fuzz_settings
 from tests.fuzz.oracle import bracket, literal, name_key, sysname_problem, utf16_length
@@ -70,6 +70,13 @@ def test_generated_login_names_and_passwords(fuzzer, name, password):
 
 @fuzz_settings(15)
 @given(password=passwords)
+# Found so far (kept whatever the generator does): 65 emoji, 130 UTF-16 code units (dcb7d2c); from the CI
+# run of issue 14, the shrunk input of @reproduce_failure('6.170.17', b'AEEAAUEChRLyhaOaAUEAQSUA') and a
+# password of 64 characters outside the BMP (128 code units, the LOGIN7 limit exactly).
+@example(password='\U0001F600' * 65)
+@example(password='\x12\U000858da\ufeff')
+@example(password='\U0001F600' * 64)
+@example(password='\U000858da' * 63 + 'ab')
 def test_a_login_created_with_a_generated_password_can_log_in(fuzzer, password):
     """Whatever password the login module accepts must work for logging in (through the collection's own
     connection layer); a password no client can send should be refused when the login is created. Found

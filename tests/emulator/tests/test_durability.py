@@ -6,6 +6,7 @@ sets (a login exists, a grant exists, the endpoint's algorithm, ...), the value 
 and the value of the statement in flight when the server died. After the restart each fact must have
 its acknowledged value or, only for the in-flight statement, the new one.
 """
+import os
 import random
 import threading
 import time
@@ -146,9 +147,16 @@ def resolve(cursor, expected, in_flight):
             fact, value, actual(cursor, fact))
 
 
+# make test: one fixed seed, so the same code gets the same verdict; make fuzz sets
+# MSSQL_HADR_DURABILITY_SEED=random for new kill moments on every run (the seed is printed to replay one).
+SEED = os.environ.get('MSSQL_HADR_DURABILITY_SEED', '20261207')
+# Guards against a hang, not a timing target: on a loaded machine the workers may be slow to get going.
+WARM_UP_GUARD_SECONDS = 180
+
+
 @pytest.mark.slow
 def test_kill_9_during_concurrent_ddl_loses_nothing_acknowledged(emulator):
-    seed = random.randrange(10 ** 6)
+    seed = random.randrange(10 ** 6) if SEED == 'random' else int(SEED)
     chance = random.Random(seed)
     with emulator.connect() as conn:
         cursor = conn.cursor()
@@ -162,8 +170,8 @@ def test_kill_9_during_concurrent_ddl_loses_nothing_acknowledged(emulator):
         workers += [Worker(emulator, endpoint_changes()), Worker(emulator, certificates(prefix + '_c'))]
         for worker in workers:
             worker.start()
-        # enough acknowledged work whatever the machine's load, then a random moment
-        deadline = time.monotonic() + 20
+        # enough acknowledged work whatever the machine's load, then a moment chosen by the seed
+        deadline = time.monotonic() + WARM_UP_GUARD_SECONDS
         while sum(w.count for w in workers) < 25 and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(chance.uniform(0.0, 0.5))

@@ -66,12 +66,13 @@ def test_a_query_timeout_during_a_delay_cancels_the_statement(emulator):
     emulator.ctl('fault', '--match', '^CREATE LOGIN fault_probe', '--action', 'delay:3000')
     with emulator.connect() as conn:
         conn.timeout = 1
-        started = time.monotonic()
         with pytest.raises(pyodbc.OperationalError) as caught:
             conn.cursor().execute(LOGIN)
-        assert 'HYT00' in str(caught.value) and time.monotonic() - started < 2.5
+        assert 'HYT00' in str(caught.value)
         conn.timeout = 0
-        assert conn.cursor().execute(COUNT).fetchone()[0] == 0   # cancelled before it ran
+        # cancelled before it ran: requests on a connection run in order, so an uncancelled CREATE LOGIN
+        # would have run (after its 3 s delay) before this count (no wall-clock bound: the load varies)
+        assert conn.cursor().execute(COUNT).fetchone()[0] == 0
     entries = emulator.log_entries()
     index = [n for n, e in enumerate(entries) if (e['sql'] or '').startswith('CREATE LOGIN fault_probe')]
     assert len(index) == 1 and entries[index[0] + 1]['kind'] == 'attention'
