@@ -28,10 +28,12 @@ _TYPEINFO_SQL_PREFIXES = ('sp_datatype_info', 'exec sp_datatype_info', 'execute 
 def _port_slice():
     """This process's own ports: below the kernel's ephemeral range (32768-60999 on Linux), where client
     connections never take a local port, and inside SQL Server's documented endpoint range (1024-32767).
-    Each pytest-xdist worker gets its own slice, so two workers never hand out the same port."""
+    Each pytest-xdist worker gets its own slice, so two workers never hand out the same port; a second
+    pytest run beside the first sets MSSQL_HADR_PORT_SLICE_OFFSET to the number of workers before it."""
     worker = os.environ.get('PYTEST_XDIST_WORKER', '')
     if worker.startswith('gw') and worker[2:].isdigit():
-        index = int(worker[2:]) % 8
+        # two pytest runs side by side (the lanes of the matrix gate) shift their workers' slices apart
+        index = (int(worker[2:]) + int(os.environ.get('MSSQL_HADR_PORT_SLICE_OFFSET', '0'))) % 8
         return range(16000 + 2000 * index, 18000 + 2000 * index)
     return range(12000, 16000)
 
