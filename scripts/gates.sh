@@ -67,7 +67,11 @@ install_get_pip_shim() {
     versions=$(grep -rhoE "pip='[0-9][0-9.]*'" "$1/_internal/python_requirements.py" | tr -dc '0-9.\n' | sort -u)
     [ -n "$versions" ] || { echo "no pip version found in $1 (ansible-test changed how it pins pip)" >&2; return 1; }
     for v in $versions; do
-        cp "$REPO/.ci/get_pip_shim.py" "$cache/get_pip_${v//./_}.py"
+        # replaced only when it differs, and then atomically: another matrix lane may be running it
+        if ! cmp -s "$REPO/.ci/get_pip_shim.py" "$cache/get_pip_${v//./_}.py"; then
+            cp "$REPO/.ci/get_pip_shim.py" "$cache/.get_pip_${v//./_}.py.$$"
+            mv -f "$cache/.get_pip_${v//./_}.py.$$" "$cache/get_pip_${v//./_}.py"
+        fi
     done
 }
 
@@ -274,6 +278,7 @@ matrix_row() {
     (cd "$COPY" && "$venv/bin/ansible-test" sanity --venv --python "$py" "${excludes[@]}" --color no) || rc=1
     echo "--- playbook tests with $("$venv/bin/ansible-playbook" --version | head -1)"
     MSSQL_HADR_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook" python -m pytest -p no:cacheprovider -q \
+        ${MATRIX_BASETEMP:+--basetemp "$MATRIX_BASETEMP"} \
         --numprocesses "${PYTEST_WORKERS:-2}" tests/integration/test_roles_certificate.py \
         tests/integration/test_roles_windows.py tests/integration/test_awx_jobs.py \
         tests/integration/test_examples.py || rc=1
@@ -290,17 +295,30 @@ gate_matrix() {
     cd "$REPO"
     link_pythons
     unset ANSIBLE_COLLECTIONS_PATH   # tests/conftest.py links this checkout itself; ansible-test uses the copy
-    local rows=() row lanes=${MATRIX_LANES:-2} lane pids=() failed=0 t0
-    while read -r row; do
-        # MATRIX_ROWS="2.16.20 2.22.0" runs only those rows (by hand; make test runs them all)
-        [ -z "${MATRIX_ROWS:-}" ] || [[ " $MATRIX_ROWS " == *" ${row%% *} "* ]] || continue
-        [[ "$row" == *main ]] || rows+=("$row")
-    done < <(grep -vE '^\s*(#|$)' "$MATRIX")
-    # Lanes run side by side (most of a row is waiting on subprocesses): lane L takes every L-th row, with a
-    # collection copy and pytest-xdist port slices of its own. Each lane's log is printed when all are done.
+    local lanes=${MATRIX_LANES:-2} lane pids=() failed=0 t0
+    rm -f "$WORK"/matrix-lane-*.result "$WORK"/matrix-lane-*.rows
+    # Lanes run side by side (most of a row is waiting on subprocesses), each with a collection copy and
+    # pytest-xdist port slices of its own. All rows of one controller Python go to the same lane, so two
+    # ansible-test runs never build the same sanity venv (~/.ansible/test/venv/<test>/<python>/...) at once;
+    # the largest groups are placed first, each in the lane with the fewest rows.
+    python - "$MATRIX" "$lanes" "${MATRIX_ROWS:-}" "$WORK" <<'PY'
+import sys
+matrix, lanes, only, work = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4]
+groups = {}
+for line in open(matrix):
+    fields = line.split()
+    if fields and not fields[0].startswith('#') and fields[2:] != ['main'] and (not only or fields[0] in only):
+        groups.setdefault(fields[1], []).append(fields[0])
+placed = [[] for _ in range(lanes)]
+for python, versions in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+    min(placed, key=len).extend('%s %s' % (version, python) for version in versions)
+for lane, rows in enumerate(placed):
+    with open('%s/matrix-lane-%d.rows' % (work, lane), 'w') as out:
+        out.write(''.join(row + '\n' for row in rows))
+PY
     t0=$(date +%s)
     for (( lane = 0; lane < lanes; lane++ )); do
-        matrix_lane "$lane" "$lanes" "${rows[@]}" >"$WORK/matrix-lane-$lane.log" 2>&1 &
+        matrix_lane "$lane" <"$WORK/matrix-lane-$lane.rows" >"$WORK/matrix-lane-$lane.log" 2>&1 &
         pids+=($!)
     done
     for (( lane = 0; lane < lanes; lane++ )); do
@@ -313,25 +331,21 @@ gate_matrix() {
     return "$failed"
 }
 
-# $1 lane number, $2 lanes, then the rows ("version python"): runs rows $1, $1 + $2, ...
+# $1 lane number; standard input: its rows ("version python").
 matrix_lane() {
-    local lane=$1 lanes=$2 index=0 row version py t0 rc failed=0
-    shift 2
+    local lane=$1 version py t0 rc failed=0
     COPY="$WORK/lanes/$lane/ansible_collections/mssql/hadr"
     export MSSQL_HADR_PORT_SLICE_OFFSET=$(( lane * 2 ))   # tests/emulator/fixtures.py: xdist gw0/gw1 of lane L
+    export MATRIX_BASETEMP="$WORK/lanes/$lane/pytest"     # pytest's temporary directories, per lane
     sync_copy
-    rm -f "$WORK/matrix-lane-$lane.result"
-    for row in "$@"; do
-        if (( index++ % lanes == lane )); then
-            read -r version py <<<"$row"
-            t0=$(date +%s)
-            rc=0
-            echo "=== ansible-core $version on Python $py (lane $lane)"
-            matrix_row "$version" "$py" || rc=1
-            printf 'ansible-core %-8s python %-5s %5ds  %s\n' "$version" "$py" $(( $(date +%s) - t0 )) \
-                "$([ "$rc" -eq 0 ] && echo PASS || echo FAIL)" >>"$WORK/matrix-lane-$lane.result"
-            [ "$rc" -eq 0 ] || failed=1
-        fi
+    while read -r version py; do
+        t0=$(date +%s)
+        rc=0
+        echo "=== ansible-core $version on Python $py (lane $lane)"
+        matrix_row "$version" "$py" </dev/null || rc=1
+        printf 'ansible-core %-8s python %-5s %5ds  %s\n' "$version" "$py" $(( $(date +%s) - t0 )) \
+            "$([ "$rc" -eq 0 ] && echo PASS || echo FAIL)" >>"$WORK/matrix-lane-$lane.result"
+        [ "$rc" -eq 0 ] || failed=1
     done
     return "$failed"
 }

@@ -32,6 +32,9 @@ options:
     description:
       - Password of O(login_user). Never logged.
       - Falls back to E(MSSQL_PASSWORD).
+      - For SQL authentication at most 128 UTF-16 code units (a character outside the Basic Multilingual
+        Plane counts twice), all the TDS login packet carries; a longer one is refused before connecting.
+        With FreeTDS it must not contain C(};).
     type: str
   login_database:
     description:

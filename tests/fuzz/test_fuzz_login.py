@@ -1,6 +1,7 @@
 """login: a generated name and password either create exactly that login or are refused before any statement."""
 from hypothesis import assume, example, given
 
+from tests.emulator.tests.client_matrix import msodbc_library
 from tests.fuzz.harness import assert_refused, fuzz_settings
 from tests.fuzz.oracle import bracket, literal, name_key, sysname_problem, utf16_length
 from tests.fuzz.strategies import names, passwords
@@ -77,17 +78,22 @@ def test_generated_login_names_and_passwords(fuzzer, name, password):
 @example(password='\x12\U000858da\ufeff')
 @example(password='\U0001F600' * 64)
 @example(password='\U000858da' * 63 + 'ab')
+@example(password='pass};word')
 def test_a_login_created_with_a_generated_password_can_log_in(fuzzer, password):
     """Whatever password the login module accepts must work for logging in (through the collection's own
-    connection layer); a password no client can send should be refused when the login is created. Found
-    65 emoji (130 UTF-16 code units) accepted but unusable; fixed in dcb7d2c."""
-    assume('};' not in password)          # FreeTDS cannot carry it in a connection string; the module says so
+    connection layer, with FreeTDS and with Microsoft's ODBC Driver 18); a password no client can send
+    should be refused when the login is created. Found 65 emoji (130 UTF-16 code units) accepted but
+    unusable; fixed in dcb7d2c. FreeTDS cannot carry '};' in a connection string (the module says so when
+    it is the login password); Microsoft's driver can, so such a password is still a valid one to set."""
     with fuzzer.example():
         case = fuzzer.run('login', name='fuzz_logs_in', type='sql', password=password, check_policy=False)
         if case.failed:
             assert case.requests.statements == [] and not case.added, case
             return
         fuzzer.execute('ALTER SERVER ROLE [sysadmin] ADD MEMBER [fuzz_logs_in]')
-        probe = fuzzer.run('endpoint_info', login_user='fuzz_logs_in', login_password=password)
-        assert not probe.failed, ('the login module accepted a password (%d characters, %d UTF-16 code units) that '
-                                  'cannot log in' % (len(password), utf16_length(password)), probe.result['msg'])
+        drivers = [msodbc_library()] + (['FreeTDS'] if '};' not in password else [])
+        for driver in drivers:
+            probe = fuzzer.run('endpoint_info', login_user='fuzz_logs_in', login_password=password, odbc_driver=driver)
+            assert not probe.failed, ('the login module accepted a password (%d characters, %d UTF-16 code units) '
+                                      'that cannot log in with %s' % (len(password), utf16_length(password), driver),
+                                      probe.result['msg'])

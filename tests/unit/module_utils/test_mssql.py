@@ -117,6 +117,18 @@ def test_freetds_braces_values_without_doubling():
     assert as_dict(connection_settings(params(login_password='a};b'), MS18)[0])['PWD'] == 'a};b'
 
 
+@pytest.mark.parametrize('driver', ['FreeTDS', MS18])
+def test_a_login_password_longer_than_login7_carries_is_refused(driver):
+    """Regression (issue 14): FreeTDS silently sends only the first 128 UTF-16 code units, so a wrong
+    password of 129 could log in; Microsoft's driver refuses it with a bare "invalid value"."""
+    assert as_dict(connection_settings(params(login_password='\U0001F600' * 64), driver)[0])['PWD']
+    for password in ('x' * 129, '\U0001F600' * 64 + 'x'):
+        with pytest.raises(MssqlError, match='login_password is 129 UTF-16 code units long.*at most 128'):
+            connection_settings(params(login_password=password), driver)
+    # Windows authentication sends no LOGIN7 password (NTLM/Kerberos): no such limit
+    connection_settings(params(login_password='x' * 200, login_authentication='windows'), 'FreeTDS')
+
+
 def test_freetds_plain_and_trusting():
     keys = as_dict(connection_settings(params(encrypt=False), 'FreeTDS')[0])
     assert keys['SERVER'] == 'db1.example.com' and keys['PORT'] == '1433' and keys['Encryption'] == 'off'
