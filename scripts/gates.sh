@@ -266,7 +266,7 @@ matrix_row() {
         fi
         touch "$venv/.complete"
     fi
-    site=$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')
+    site=$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))') || return 1
     install_get_pip_shim "$site" || return 1
     pin_offline_requirements "$site" || return 1
     # one invocation, .ps1 files excluded from every test: the sanity gate already ran the text checks on
