@@ -99,7 +99,9 @@ gate_pytest() {
     # two cores halve the wall time. PYTEST_WORKERS=0 runs serially.
     local rc=0 parallel=()
     if [ "${PYTEST_WORKERS:-auto}" != 0 ]; then
-        parallel=(--numprocesses "${PYTEST_WORKERS:-auto}" --maxprocesses 4)
+        # worksteal: an idle worker takes queued tests from the other, so the long rotation tests do not
+        # leave one worker alone at the end
+        parallel=(--numprocesses "${PYTEST_WORKERS:-auto}" --maxprocesses 4 --dist worksteal)
     fi
     python -m pytest "${parallel[@]}" || rc=$?
     if [ "$rc" -eq 5 ]; then
