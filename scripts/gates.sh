@@ -279,11 +279,13 @@ matrix_row() {
     echo "--- sanity ($("$venv/bin/ansible-test" --version), python $py, ${#excludes[@]} args excluding .ps1 files)"
     (cd "$COPY" && "$venv/bin/ansible-test" sanity --venv --python "$py" "${excludes[@]}" --color no) || rc=1
     echo "--- playbook tests with $("$venv/bin/ansible-playbook" --version | head -1)"
+    # Not here: the two tests that count tasks and connections for growing N, a property of the roles'
+    # structure that the pytest gate checks (about a third of the playbook tests' time on a busy machine)
     MSSQL_HADR_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook" python -m pytest -p no:cacheprovider -q \
         ${MATRIX_BASETEMP:+--basetemp "$MATRIX_BASETEMP"} \
         --numprocesses "${PYTEST_WORKERS:-2}" tests/integration/test_roles_certificate.py \
         tests/integration/test_roles_windows.py tests/integration/test_awx_jobs.py \
-        tests/integration/test_examples.py || rc=1
+        tests/integration/test_examples.py -k 'not do_not_grow_with_the_number_of_replicas' || rc=1
     return "$rc"
 }
 

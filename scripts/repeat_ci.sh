@@ -9,7 +9,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-3}
 OUT=$(mktemp -d /tmp/mssql-hadr-repeat-XXXXXX)
-echo "repeat check: $RUNS runs of .ci/run from clean clones of $(git -C "$REPO" rev-parse --short HEAD); logs in $OUT"
+COMMIT=$(git -C "$REPO" rev-parse HEAD)   # every run tests this commit, whatever is committed meanwhile
+echo "repeat check: $RUNS runs of .ci/run from clean clones of ${COMMIT:0:7}; logs in $OUT"
 
 # the other core: a busy loop for as long as this script runs
 ( trap 'exit 0' TERM; while :; do :; done ) &
@@ -20,6 +21,7 @@ failed=0
 for n in $(seq 1 "$RUNS"); do
     clone="$OUT/clone-$n"
     git clone --quiet "$REPO" "$clone"
+    git -C "$clone" checkout --quiet "$COMMIT"
     t0=$(date +%s)
     rc=0
     (cd "$clone" && env -u ANSIBLE_COLLECTIONS_PATH CI=true bash .ci/run) >"$OUT/run-$n.log" 2>&1 || rc=$?
