@@ -5,9 +5,9 @@ the module can write /etc/nftables.conf, /etc/ufw/..., /etc/firewalld/... and /e
 start daemons without touching the real host. The firewall configuration inside the overlay is not the
 host's: every file and directory in FIREWALL_CONFIG is removed and laid anew from tests/firewall/etc
 (Debian 12's package defaults, shortened to what each firewall needs to start), ufw's own rule templates
-from /usr/share/ufw, and the iptables alternatives pointing at iptables-nft (Debian's default), so what an administrator - or an earlier run of the
-module outside a sandbox - left in the host's /etc cannot change a verdict. Everything runs through `nsenter` into one long-lived
-holder process that owns those namespaces.
+from /usr/share/ufw, and the iptables alternatives pointing at iptables-nft (Debian's default), so what an
+administrator - or an earlier run of the module outside a sandbox - left in the host's /etc cannot change
+a verdict. Everything runs through `nsenter` into one long-lived holder process that owns those namespaces.
 
 Addresses: server 10.77.0.1 / fd77::1; client ALLOWED 10.77.0.2 / fd77::2 and OTHER 10.77.0.3 / fd77::3.
 """
@@ -130,8 +130,8 @@ class Sandbox:
         self.holder = subprocess.Popen(
             ['ip', 'netns', 'exec', self.server, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', HOLDER],
             env=dict(os.environ, WORK=self.work, HOST_ETC=host_etc, KNOWN_ETC=KNOWN_ETC,
-                     FIREWALL_CONFIG=' '.join(FIREWALL_CONFIG),
-                     IPTABLES_TOOLS=' '.join(IPTABLES_TOOLS)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     FIREWALL_CONFIG=' '.join(FIREWALL_CONFIG), IPTABLES_TOOLS=' '.join(IPTABLES_TOOLS)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.holder.stdout.readline()
         if line.strip() != 'ready':
             raise AssertionError('sandbox holder failed: %s %s' % (line, self.holder.stderr.read()))
