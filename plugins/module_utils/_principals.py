@@ -21,11 +21,11 @@ from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint
 from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure, diff_result
 from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import same_name
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
-    TsqlValueError, binary_literal, parse_hex, quote_name, quote_string, sysname_length, validate_sysname)
+    PASSWORD_MAX_LENGTH, TsqlValueError, binary_literal, parse_hex, quote_name, quote_string, sysname_length,
+    validate_sysname)
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
 
 LOGIN_TYPES = {'S': 'sql', 'U': 'windows', 'G': 'windows_group', 'C': 'certificate', 'K': 'asymmetric_key'}
-PASSWORD_MAX_LENGTH = 128          # CREATE LOGIN: passwords hold at most 128 characters
 SQL_LOGIN_SID_BYTES = 16           # 15419: "Supplied parameter sid should be binary(16)."
 
 # SQL Server errors a user can act on, with what to do (tsql.md section 5).

@@ -13,6 +13,9 @@ __metaclass__ = type
 import binascii
 
 SYSNAME_MAX_LENGTH = 128
+# CREATE LOGIN holds at most 128 characters, and the TDS LOGIN7 packet carries no more: counted, like a
+# sysname, in UTF-16 code units (sysname_length).
+PASSWORD_MAX_LENGTH = 128
 
 
 class TsqlValueError(ValueError):

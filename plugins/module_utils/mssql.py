@@ -19,6 +19,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import PASSWORD_MAX_LENGTH, sysname_length
 
 try:
     import pyodbc
@@ -130,9 +131,6 @@ def choose_driver(requested, installed):
                      % (', '.join(installed) or 'none', INSTALL_DRIVER_HINT))
 
 
-LOGIN7_PASSWORD_MAX = 128   # UTF-16 code units: MS-TDS LOGIN7 and CREATE LOGIN's limit alike
-
-
 def _odbc_value(value, kind):
     """Brace an ODBC connection-string value when ';', '{', '}' or spaces could end or bend it.
 
@@ -212,13 +210,14 @@ def connection_settings(params, driver):
             raise MssqlError('login_user is required for SQL authentication (or set MSSQL_USER); '
                              'use login_authentication: windows for Kerberos/NTLM.')
         password = params['login_password'] or ''
-        if len(password.encode('utf-16-le')) // 2 > LOGIN7_PASSWORD_MAX:
+        length = sysname_length(password)
+        if length > PASSWORD_MAX_LENGTH:
             # Seen against the emulator: FreeTDS sends the first 128 code units (a longer wrong password
             # can log in), Microsoft's driver refuses the PWD attribute. SQL Server stores no longer one.
             raise MssqlError('login_password is %d UTF-16 code units long (a character outside the Basic '
                              'Multilingual Plane counts twice); a SQL Server login password holds at most %d, '
                              'all the TDS login packet carries. Check login_password (MSSQL_PASSWORD).'
-                             % (len(password.encode('utf-16-le')) // 2, LOGIN7_PASSWORD_MAX))
+                             % (length, PASSWORD_MAX_LENGTH))
         pairs += [('UID', params['login_user']), ('PWD', password)]
     conn_str = ''.join('%s=%s;' % (key, value if key == 'DRIVER' else _odbc_value(value, kind)) for key, value in pairs)
     return conn_str, env, freetds_conf

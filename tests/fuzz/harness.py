@@ -19,7 +19,7 @@ DROP_ORDER = ('endpoint', 'certificate', 'user', 'login', 'master_key')
 NO_LOG = ('login_password', 'password', 'pkcs12', 'pkcs12_password')
 # A module closes its connection when it returns, but the server ends that session only when it reads the
 # close: until then DROP LOGIN fails with 15434, as on SQL Server. A guard against a hang, not a timing.
-LOGOUT_GUARD_SECONDS = LOGOUT_GUARD_SECONDS_DEFAULT = 60
+LOGOUT_GUARD_SECONDS = 60
 _COMMON = dict(deadline=None, print_blob=True,
                # one emulator serves every example of a test; each example puts the catalog back
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

@@ -34,7 +34,7 @@ def test_drop_login_still_reports_a_session_that_stays_open(fuzzer, monkeypatch)
             fuzzer.drop('login', 'harness_open')
     finally:
         session.close()
-    monkeypatch.setattr(harness, 'LOGOUT_GUARD_SECONDS', harness.LOGOUT_GUARD_SECONDS_DEFAULT)
+    monkeypatch.undo()   # the guard back to its default
     fuzzer.drop('login', 'harness_open')   # the close reaches the server when it does: waited for again
 
 
@@ -49,5 +49,5 @@ def test_a_failed_clean_up_fails_every_later_example_with_its_reason(fuzzer, mon
             pass
     session.close()
     fuzzer.cleanup_failure = None
-    monkeypatch.setattr(harness, 'LOGOUT_GUARD_SECONDS', harness.LOGOUT_GUARD_SECONDS_DEFAULT)
+    monkeypatch.undo()   # the guard back to its default
     fuzzer.drop('login', 'harness_left')   # the close reaches the server when it does: waited for again
