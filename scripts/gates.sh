@@ -75,12 +75,24 @@ install_get_pip_shim() {
     done
 }
 
+# Where a Python's ansible-test is installed (site-packages/ansible_test): $1 the Python.
+ansible_test_dir() {
+    "$1" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))'
+}
+
+# Before an ansible-test sanity run on the copy: prints the --exclude arguments for every .ps1/.psm1 (no
+# pwsh here), one per line, and drops ansible-test's delegation venv from an earlier run, which may point
+# at an interpreter that is gone.
+prepare_sanity() {
+    local f
+    rm -rf "$COPY/tests/output/.tmp"
+    while read -r f; do printf -- '--exclude\n%s\n' "$f"; done < <(copy_files '*.ps1' '*.psm1')
+}
+
 # The sanity runs of one ansible-core: $1 ansible-test, $2 controller Python (X.Y).
 run_sanity() {
-    local ansible_test=$1 py=$2 excludes=() f failed=0
-    while read -r f; do excludes+=(--exclude "$f"); done < <(copy_files '*.ps1' '*.psm1')
-    # ansible-test's delegation venv from an earlier run may point at an interpreter that is gone
-    rm -rf "$COPY/tests/output/.tmp"
+    local ansible_test=$1 py=$2 excludes=() failed=0
+    mapfile -t excludes < <(prepare_sanity)
     echo "--- sanity ($("$ansible_test" --version)): all tests except validate-modules (python $py)"
     (cd "$COPY" && "$ansible_test" sanity --venv --python "$py" --skip-test validate-modules --color no) || failed=1
     echo "--- sanity: validate-modules (no pwsh here, so .ps1 files are excluded: ${#excludes[@]} args)"
@@ -120,7 +132,7 @@ gate_sanity() {
     fi
     sync_copy
     link_pythons
-    install_get_pip_shim "$("$VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')"
+    install_get_pip_shim "$(ansible_test_dir "$VENV/bin/python")"
     # all three runs happen even when one fails, so one make test shows every finding
     local failed=0
     run_sanity ansible-test "$PYV" || failed=1
@@ -268,14 +280,13 @@ matrix_row() {
         fi
         touch "$venv/.complete"
     fi
-    site=$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))') || return 1
+    site=$(ansible_test_dir "$venv/bin/python") || return 1
     install_get_pip_shim "$site" || return 1
     pin_offline_requirements "$site" || return 1
     # one invocation, .ps1 files excluded from every test: the sanity gate already ran the text checks on
     # them, and validate-modules/pslint need the pwsh we do not have
-    local excludes=() f
-    while read -r f; do excludes+=(--exclude "$f"); done < <(copy_files '*.ps1' '*.psm1')
-    rm -rf "$COPY/tests/output/.tmp"
+    local excludes=()
+    mapfile -t excludes < <(prepare_sanity)
     echo "--- sanity ($("$venv/bin/ansible-test" --version), python $py, ${#excludes[@]} args excluding .ps1 files)"
     (cd "$COPY" && "$venv/bin/ansible-test" sanity --venv --python "$py" "${excludes[@]}" --color no) || rc=1
     echo "--- playbook tests with $("$venv/bin/ansible-playbook" --version | head -1)"
