@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The certificates family: database master key and certificates. Read -> compare -> statements.
 
-The only copy of this logic: ``master_key``, ``certificate`` and ``partner_trust`` call it. Like
-_principals.py, reads are SQL text for a module's single read batch, and the planning is pure.
-Cryptography (parsing, thumbprints, PVK) lives in _certs.py.
+The only copy of this logic: ``master_key``, ``certificate``, ``user``, ``endpoint``, ``endpoint_info``
+and ``partner_trust`` (through ``_trust``) use it. Like _principals.py, reads are SQL text for a
+module's single read batch, and the planning is pure. X.509 and key formats (parsing, thumbprints,
+PVK) live in _x509.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,10 +16,10 @@ import base64
 import datetime
 import os
 
-from ansible_collections.mssql.hadr.plugins.module_utils import _certs, _principals
-from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure, diff_result
-from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import hex_lower, iso_utc, same_name, utcnow
-from ansible_collections.mssql.hadr.plugins.module_utils._principals import Statement
+from ansible_collections.mssql.hadr.plugins.module_utils import _x509
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
+    with_common_hints, ModuleFailure, Statement, hex_lower, iso_utc, same_name, utcnow)
+from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import holds_connect
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
     binary_literal, quote_name, quote_string, validate_sysname)
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
@@ -27,7 +28,7 @@ MASTER_KEY_NAME = '##MS_DatabaseMasterKey##'
 SUBJECT_MAX_LENGTH = 128          # 15212; SQL Server on Linux enforces 64, which it reports itself
 PRIVATE_KEY_PROTECTION = {'NA': 'none', 'MK': 'master_key', 'PW': 'password', 'SK': 'service_master_key'}
 
-CERTIFICATE_HINTS = {
+HINTS = with_common_hints({
     15232: 'A certificate named %s, or the same certificate (issuer and serial number) under another name, is '
            'already in this database.',
     15352: '%s is still used (by an endpoint, a login or a user mapped to it); remove that use first.',
@@ -36,10 +37,15 @@ CERTIFICATE_HINTS = {
     15208: 'SQL Server refused the certificate data of %s as invalid.',
     15212: 'The subject of %s is too long for this SQL Server (at most 64 characters on Linux, 128 on Windows).',
     15313: 'The password does not open the master key of %s.',
-}
+})
+
+
+def statement(sql, secret_values=(), subject=None):
+    """A statement on a master key or certificate, with this family's error hints."""
+    return Statement(sql, secret_values, subject, HINTS)
 
 # ---------------------------------------------------------------------------------------------------
-# Master key (reads and statements run in the key's database: _principals.switch_database)
+# Master key (reads and statements run in the key's database: _catalog.switch_database)
 
 
 def master_key_sql(database):
@@ -50,6 +56,12 @@ def master_key_sql(database):
 
 
 MASTER_KEY_RESULT_SETS = 3
+
+# 2 sets: the master key of master and whether the service master key protects it, read from any database
+# (endpoint_info does not switch to master).
+MASTER_KEY_OF_MASTER_SQL = (
+    "SELECT k.name FROM master.sys.symmetric_keys AS k WHERE k.name = '%s';"
+    " SELECT d.is_master_key_encrypted_by_server FROM sys.databases AS d WHERE d.name = 'master';" % MASTER_KEY_NAME)
 
 
 def parse_master_key(key_rows, database_rows, database):
@@ -62,7 +74,7 @@ def parse_master_key(key_rows, database_rows, database):
 
 
 def open_master_key_sql(password):
-    return Statement('OPEN MASTER KEY DECRYPTION BY PASSWORD = %s' % quote_string(password, 'password'), [password],
+    return statement('OPEN MASTER KEY DECRYPTION BY PASSWORD = %s' % quote_string(password, 'password'), [password],
                      'the master key')
 
 
@@ -79,13 +91,13 @@ def plan_master_key(current, state, password, service_master_key_encryption, pro
                                 % (current['database'], ', '.join("'%s'" % c for c in protected_certificates)),
                                 protected_certificates=list(protected_certificates))
         after.update(exists=False, encrypted_by_service_master_key=False)
-        return [Statement('DROP MASTER KEY', subject=subject)], after
+        return [statement('DROP MASTER KEY', subject=subject)], after
     statements = []
     if not current['exists']:
         if not password:
             raise ModuleFailure("password is required to create the master key of database '%s'." % current['database'],
                                 option='password')
-        statements.append(Statement('CREATE MASTER KEY ENCRYPTION BY PASSWORD = %s' % quote_string(password, 'password'),
+        statements.append(statement('CREATE MASTER KEY ENCRYPTION BY PASSWORD = %s' % quote_string(password, 'password'),
                                     [password], subject))
         # SQL Server protects a new key with the service master key too (CREATE MASTER KEY remarks).
         after.update(exists=True, encrypted_by_service_master_key=True)
@@ -96,10 +108,10 @@ def plan_master_key(current, state, password, service_master_key_encryption, pro
                                 'need a master key that opens without a password).' % current['database'],
                                 option='password')
         statements += [open_master_key_sql(password),
-                       Statement('ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY', subject=subject)]
+                       statement('ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY', subject=subject)]
         after['encrypted_by_service_master_key'] = True
     elif not service_master_key_encryption and after['encrypted_by_service_master_key']:
-        statements.append(Statement('ALTER MASTER KEY DROP ENCRYPTION BY SERVICE MASTER KEY', subject=subject))
+        statements.append(statement('ALTER MASTER KEY DROP ENCRYPTION BY SERVICE MASTER KEY', subject=subject))
         after['encrypted_by_service_master_key'] = False
     return statements, after
 
@@ -107,16 +119,23 @@ def plan_master_key(current, state, password, service_master_key_encryption, pro
 # ---------------------------------------------------------------------------------------------------
 # Certificates (reads run in the certificate's database)
 
-# 1 set: every certificate of the database, with owner and public DER (CERTENCODED), mapped logins and users.
-CERTIFICATES_SQL = (
-    "SELECT c.certificate_id, c.name, c.thumbprint, c.subject, c.issuer_name, c.cert_serial_number,"
-    " c.start_date, c.expiry_date, c.pvt_key_encryption_type, c.key_length, dp.name AS owner,"
-    " CERTENCODED(c.certificate_id) AS der, sl.name AS login_name, su.name AS user_name, ol.name AS owner_login"
-    " FROM sys.certificates AS c"
-    " LEFT JOIN sys.database_principals AS dp ON dp.principal_id = c.principal_id"
-    " LEFT JOIN sys.server_principals AS ol ON ol.sid = dp.sid"
-    " LEFT JOIN sys.server_principals AS sl ON sl.sid = c.sid AND sl.type = 'C'"
-    " LEFT JOIN sys.database_principals AS su ON su.sid = c.sid AND su.type = 'C';")
+def certificates_sql(database=None):
+    """1 set: every certificate with its owner, public DER (CERTENCODED), owner's login and the login and user
+    mapped to it. The one certificate read: of the session's database, or of ``database`` named explicitly
+    (the endpoint modules read master's without switching to it)."""
+    prefix = '%s.' % quote_name(database, 'database') if database else ''
+    return ("SELECT c.certificate_id, c.name, c.thumbprint, c.subject, c.issuer_name, c.cert_serial_number,"
+            " c.start_date, c.expiry_date, c.pvt_key_encryption_type, c.key_length, dp.name AS owner,"
+            " CERTENCODED(c.certificate_id) AS der, sl.name AS login_name, su.name AS user_name,"
+            " ol.name AS owner_login"
+            " FROM {0}sys.certificates AS c"
+            " LEFT JOIN {0}sys.database_principals AS dp ON dp.principal_id = c.principal_id"
+            " LEFT JOIN sys.server_principals AS ol ON ol.sid = dp.sid"
+            " LEFT JOIN sys.server_principals AS sl ON sl.sid = c.sid AND sl.type = 'C'"
+            " LEFT JOIN {0}sys.database_principals AS su ON su.sid = c.sid AND su.type = 'C';".format(prefix))
+
+
+CERTIFICATES_SQL = certificates_sql()
 
 
 def parse_certificate(row, now=None):
@@ -126,7 +145,7 @@ def parse_certificate(row, now=None):
     der = bytes(row['der']) if row['der'] is not None else None
     key_length = row.get('key_length')
     if key_length is None and der is not None:
-        key_length = _certs.describe(_certs.load_certificate(der))['key_length']
+        key_length = _x509.describe(_x509.load_certificate(der))['key_length']
     expiry = row['expiry_date']
     now = now or utcnow()
     return {
@@ -143,9 +162,35 @@ def parse_certificate(row, now=None):
                                                              row['pvt_key_encryption_type']),
         'key_length': key_length,
         'owner': row['owner'],
-        'pem': _certs.der_to_pem(der) if der is not None else None,
+        'pem': _x509.der_to_pem(der) if der is not None else None,
         'der_base64': base64.b64encode(der).decode('ascii') if der is not None else None,
     }
+
+
+def endpoint_view(row, endpoint, grantees, now=None):
+    """A master certificate as endpoint_info returns it: the certificate, and how it serves the endpoint's trust
+    (used by the endpoint; its owner's login or the login mapped to it holds CONNECT)."""
+    cert = parse_certificate(row, now)
+    has_connect = {name.casefold() for name in grantees}
+    endpoint_owner = endpoint['owner'].casefold() if endpoint and endpoint['owner'] else None
+    view = {key: cert[key] for key in ('name', 'thumbprint', 'subject', 'issuer', 'serial', 'start_date',
+                                       'expiry_date', 'days_to_expiry', 'has_private_key', 'private_key_encryption')}
+    view.update({
+        'used_by_endpoint': bool(endpoint and same_name(endpoint['certificate'], row['name'])),
+        'owner_user': row['owner'],
+        'owner_login': row['owner_login'],
+        'login_has_connect': bool(row['owner_login']) and row['owner_login'].casefold() in has_connect | {
+            endpoint_owner},
+        'certificate_login': row['login_name'],
+        'certificate_login_has_connect': bool(row['login_name']) and row['login_name'].casefold() in has_connect,
+        'pem': cert['pem'],
+    })
+    return view
+
+
+def owned_by(rows, user):
+    """The certificate rows owned by database user ``user``."""
+    return [row for row in rows if same_name(row['owner'], user)]
 
 
 def certificate_users(row):
@@ -156,6 +201,27 @@ def certificate_users(row):
     if row.get('user_name'):
         users.append("user '%s'" % row['user_name'])
     return users
+
+
+def certificate_uses(row, context, database):
+    """(in_use_by, lets_partner_in) for a certificate row: who uses it (endpoint, mapped login or user), and
+    whether removing it can cut a partner off (it is used, or its owner's or mapped login holds CONNECT)."""
+    if row is None:
+        return [], False
+    in_use_by = certificate_users(row)
+    endpoint = context['endpoint']
+    if endpoint and same_name(database, 'master') and same_name(endpoint['certificate'], row['name']):
+        in_use_by.insert(0, "endpoint '%s'" % endpoint['name'])
+    lets_partner_in = bool(in_use_by) or holds_connect(context, row.get('owner_login')) or holds_connect(
+        context, row.get('login_name'))
+    return in_use_by, lets_partner_in
+
+
+def same_certificate_as(rows, thumbprint):
+    """The name of the certificate among ``rows`` with this thumbprint (SQL Server keeps one only), or None."""
+    if not thumbprint:
+        return None
+    return next((row['name'] for row in rows if hex_lower(row['thumbprint']) == thumbprint), None)
 
 
 def _date(value, option):
@@ -208,27 +274,27 @@ def desired_certificate(params, now=None):
                                     option='expiry_date')
             spec.update(subject=subject, start_date=start, expiry_date=expiry)
         elif spec['source'] == 'public_certificate':
-            spec['cert'] = _certs.load_certificate(params['public_certificate'], 'public_certificate')
+            spec['cert'] = _x509.load_certificate(params['public_certificate'], 'public_certificate')
         else:
-            data = _certs.read_pkcs12_source(params['pkcs12'], 'pkcs12')
-            spec['cert'], spec['key'] = _certs.load_pkcs12(data, params.get('pkcs12_password'), 'pkcs12')
-    except _certs.CertificateError as exc:
+            data = _x509.read_pkcs12_source(params['pkcs12'], 'pkcs12')
+            spec['cert'], spec['key'] = _x509.load_pkcs12(data, params.get('pkcs12_password'), 'pkcs12')
+    except _x509.CertificateError as exc:
         raise ModuleFailure(str(exc), option=spec['source'])
     if spec['cert'] is not None:
-        spec['der'] = _certs.certificate_der(spec['cert'])
-        spec['thumbprint'] = _certs.thumbprint(spec['der'])
+        spec['der'] = _x509.certificate_der(spec['cert'])
+        spec['thumbprint'] = _x509.thumbprint(spec['der'])
     return spec
 
 
-def expiry_warning(name, expiry_iso, days_left, warn_days):
-    if days_left is None:
+def expiry_warning(name, expiry_iso, days_to_expiry, warn_days):
+    if days_to_expiry is None:
         return None
-    if days_left < 0:
+    if days_to_expiry < 0:
         return "Certificate '%s' expired on %s; an endpoint cannot use it (SQL Server error 28055) and partners " \
                'reject it in the handshake. Renew it.' % (name, expiry_iso)
-    if days_left < warn_days:
+    if days_to_expiry < warn_days:
         return "Certificate '%s' expires on %s, in %d day(s) (warn_days: %d). Plan its rotation." % (
-            name, expiry_iso, days_left, warn_days)
+            name, expiry_iso, days_to_expiry, warn_days)
     return None
 
 
@@ -263,7 +329,7 @@ def private_key_clause(key):
     imported key is then protected by the database master key, as endpoints require (28055).
     """
     password = base64.b32encode(os.urandom(20)).decode('ascii')
-    pvk = _certs.pvk_from_key(key, password)
+    pvk = _x509.pvk_from_key(key, password)
     clause = 'PRIVATE KEY (BINARY = %s, DECRYPTION BY PASSWORD = %s)' % (binary_literal(pvk), quote_string(password))
     return clause, (pvk, password)
 
@@ -302,12 +368,12 @@ def plan_certificate(current, spec, database, replace=False, in_use_by=(), maste
                                 '(SQL Server error 15581). Run mssql.hadr.master_key first.'
                                 % (database, spec['name']), error_number=15581)
         if current is not None:
-            statements.append(Statement('DROP CERTIFICATE %s' % quote_name(current['name']), subject=subject))
+            statements.append(statement('DROP CERTIFICATE %s' % quote_name(current['name']), subject=subject))
             action = 'replace'
         else:
             action = 'create'
         sql, secrets = create_certificate_sql(spec)
-        statements.append(Statement(sql, secrets, subject))
+        statements.append(statement(sql, secrets, subject))
         return statements, action
     if spec['source'] == 'pkcs12' and current['pvt_key_encryption_type'] == 'NA':
         if not master_key_exists:
@@ -315,11 +381,11 @@ def plan_certificate(current, spec, database, replace=False, in_use_by=(), maste
                                 '(SQL Server error 15581). Run mssql.hadr.master_key first.' % (database, spec['name']),
                                 error_number=15581)
         clause, secrets = private_key_clause(spec['key'])
-        statements.append(Statement('ALTER CERTIFICATE %s WITH %s' % (quote_name(current['name']), clause), secrets,
+        statements.append(statement('ALTER CERTIFICATE %s WITH %s' % (quote_name(current['name']), clause), secrets,
                                     subject))
         action = 'add_private_key'
     if spec.get('owner') and not same_name(current['owner'], spec['owner']):
-        statements.append(Statement('ALTER AUTHORIZATION ON CERTIFICATE::%s TO %s' % (
+        statements.append(statement('ALTER AUTHORIZATION ON CERTIFICATE::%s TO %s' % (
             quote_name(current['name']), quote_name(spec['owner'], 'owner')), subject=subject))
         action = 'owner' if action == 'none' else action
     return statements, action
@@ -336,7 +402,7 @@ def predicted_certificate(spec, owner_default=None, now=None):
     """The certificate as it will be after creation (check mode, or the partner_trust result)."""
     now = now or utcnow()
     if spec.get('cert') is not None:
-        facts = _certs.describe(spec['cert'])
+        facts = _x509.describe(spec['cert'])
         expiry = facts['expiry_date'].replace(tzinfo=None)
         return {
             'name': spec['name'], 'thumbprint': facts['thumbprint'], 'subject': facts['subject'],
@@ -362,104 +428,16 @@ def plan_drop_certificate(current, in_use_by):
         raise ModuleFailure("Refusing to drop certificate '%s': it is used by %s (SQL Server error 15352). Remove that "
                             'use first.' % (current['name'], ', '.join(in_use_by)), used_by=list(in_use_by),
                             error_number=15352)
-    return [Statement('DROP CERTIFICATE %s' % quote_name(current['name']), subject='certificate %s' % current['name'])]
-
-
-# ---------------------------------------------------------------------------------------------------
-# Module bodies (called through _change.run_module)
-
-
-def _view(obj, name):
-    return dict(obj, state='present') if obj is not None else {'name': name, 'state': 'absent'}
-
-
-def run_master_key(module, conn, changes):
-    params = module.params
-    database = validate_sysname(params['database'], 'database')
-    password = params.get('password')
-    if password is not None:
-        quote_string(password, 'password')
-    _principals.switch_database(conn, params, database)
-    key_rows, database_rows, protected = conn.query_sets(*master_key_sql(database))
-    current = parse_master_key(key_rows, database_rows, database)
-    if params['state'] == 'present' and params['verify_password'] and current['exists']:
-        if not password:
-            raise ModuleFailure('verify_password: true needs password.', option='password')
-        verify_master_key_password(conn, password, database)
-    statements, after = plan_master_key(current, params['state'], password,
-                                        params['service_master_key_encryption'], [r['name'] for r in protected])
-    _principals.apply(changes, statements, CERTIFICATE_HINTS)
-    result = {'master_key': after}
-    if params['state'] == 'present' and not params['service_master_key_encryption']:
-        module.warn("The master key of '%s' is not protected by the service master key: endpoint certificates in it "
-                    'cannot be used until someone opens the key with its password.' % database)
-    result.update(diff_result(module, current, after))
-    return result
+    return [statement('DROP CERTIFICATE %s' % quote_name(current['name']), subject='certificate %s' % current['name'])]
 
 
 def verify_master_key_password(conn, password, database):
     """Open and close the key with the password: no change, and the only check SQL Server offers (15313)."""
-    statement = open_master_key_sql(password)
+    opening = open_master_key_sql(password)
     try:
-        conn.execute(statement.sql)
+        conn.execute(opening.sql)
     except MssqlError as exc:
         raise ModuleFailure("password does not open the master key of database '%s' (SQL Server error %s: %s). Give "
                             'the password the key was created with; the module never regenerates a key.'
                             % (database, exc.number, exc.message), error_number=exc.number, option='password')
     conn.execute('CLOSE MASTER KEY')
-
-
-def run_certificate(module, conn, changes):
-    params = module.params
-    database = validate_sysname(params['database'], 'database')
-    spec = desired_certificate(params)
-    _principals.switch_database(conn, params, database)
-    sets = _principals.read_sets(conn, [(CERTIFICATES_SQL, []), master_key_sql(database),
-                                        (_principals.ENDPOINT_CONTEXT_SQL, [])])
-    rows, key_rows = sets[0], sets[1]
-    context = _principals.parse_endpoint_context(sets[4:4 + _principals.ENDPOINT_CONTEXT_SETS])
-    row = _principals.find(rows, spec['name'])
-    current = parse_certificate(row)
-    in_use_by = certificate_users(row) if row else []
-    endpoint = context['endpoint']
-    if row and endpoint and same_name(database, 'master') and same_name(endpoint['certificate'], row['name']):
-        in_use_by.insert(0, "endpoint '%s'" % endpoint['name'])
-    maps_partner = row is not None and (
-        bool(in_use_by) or _principals.holds_connect(context, row.get('owner_login'))
-        or _principals.holds_connect(context, row.get('login_name')))
-    if params['state'] == 'absent':
-        statements = plan_drop_certificate(row, in_use_by)
-        if statements and maps_partner:
-            _principals.guard_partner_removal(context, "drop certificate '%s'" % row['name'],
-                                              params['reconfigure_in_use'])
-        action = 'drop' if statements else 'none'
-    else:
-        elsewhere = None
-        if spec['thumbprint']:
-            twin = [r for r in rows if hex_lower(r['thumbprint']) == spec['thumbprint']]
-            elsewhere = twin[0]['name'] if twin else None
-        statements, action = plan_certificate(row, spec, database, params['replace'],
-                                              in_use_by, bool(key_rows), elsewhere)
-        if action == 'replace' and maps_partner:
-            _principals.guard_partner_removal(context, "replace certificate '%s'" % row['name'],
-                                              params['reconfigure_in_use'])
-    _principals.apply(changes, statements, CERTIFICATE_HINTS)
-    after = current
-    if statements and params['state'] == 'absent':
-        after = None
-    elif statements and changes.check_mode:
-        after = predicted_certificate(spec, current['owner'] if current else None)
-        if current and action in ('owner', 'add_private_key'):
-            after = dict(current, owner=spec.get('owner') or current['owner'],
-                         has_private_key=True if action == 'add_private_key' else current['has_private_key'])
-    elif statements:
-        after = parse_certificate(_principals.find(conn.query(CERTIFICATES_SQL), spec['name']))
-    if after is not None:
-        warning = expiry_warning(after['name'], after['expiry_date'], after['days_to_expiry'], params['warn_days'])
-        if warning:
-            module.warn(warning)
-    result = {'certificate': after, 'operation': action}
-    slim = {key: value for key, value in (after or {}).items() if key not in ('pem', 'der_base64')}
-    before = {key: value for key, value in (current or {}).items() if key not in ('pem', 'der_base64')}
-    result.update(diff_result(module, _view(before or None, spec['name']), _view(slim or None, spec['name'])))
-    return result

@@ -3,27 +3,21 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mechanics every SQL module shares: connect once, record statements, run them outside check mode.
 
-A module reads state, decides in Python, and hands each statement to ``ChangeRecorder.run``. The
-recorder keeps the statement (secrets masked) for the ``queries`` return value and executes it only
-when not in check mode, so no module repeats ``if not module.check_mode``. ``run_module`` wraps the
-whole run: one connection, clear failures that list the statements that did run, and the common
-return values (``changed``, ``queries``, ``diff``).
+A module reads state, decides in Python, and hands its ``Statement`` objects to
+``ChangeRecorder.apply``. The recorder keeps each statement (secrets masked) for the ``queries`` return
+value, executes it only when not in check mode, so no module repeats ``if not module.check_mode``, and
+turns a SQL Server error the statement has a hint for into a ModuleFailure that says what to do: the
+one place where hints meet errors. ``run_module`` wraps the whole run: one connection, clear failures
+that list the statements that did run, and the common return values (``changed``, ``queries``, ``diff``).
+This file and the firewall command runner are the only module_utils that handle an AnsibleModule.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import TsqlValueError, mask_secrets
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError, connect
-
-
-class ModuleFailure(Exception):
-    """A problem found before (or instead of) changing anything; ``details`` go into the failure result."""
-
-    def __init__(self, msg, **details):
-        super(ModuleFailure, self).__init__(msg)
-        self.msg = msg
-        self.details = details
 
 
 class ChangeRecorder:
@@ -39,18 +33,31 @@ class ChangeRecorder:
     def changed(self):
         return bool(self.queries)
 
-    def run(self, sql, secrets=()):
-        """Record ``sql`` (with ``secrets`` masked) and execute it unless in check mode."""
-        masked = mask_secrets(sql, secrets)
+    def run(self, statement):
+        """Record a Statement (secrets masked) and execute it unless in check mode.
+
+        A SQL Server error the statement has a hint for becomes a ModuleFailure with that advice;
+        any other error passes through as MssqlError.
+        """
+        masked = mask_secrets(statement.sql, statement.secrets)
         self.queries.append(masked)
         if self.check_mode:
             return
         try:
-            self.conn.execute(sql)
+            self.conn.execute(statement.sql)
         except MssqlError as exc:
             exc.statement = masked
-            raise
+            advice = statement.advice(exc.number)
+            if advice is None:
+                raise
+            raise ModuleFailure('%s SQL Server said: %s (error %s).' % (advice, exc.message, exc.number),
+                                error_number=exc.number, failed_statement=masked)
         self.executed.append(masked)
+
+    def apply(self, statements):
+        """Run statements in order (see ``run``)."""
+        for statement in statements:
+            self.run(statement)
 
 
 def diff_result(module, before, after):
@@ -60,10 +67,10 @@ def diff_result(module, before, after):
     return {'diff': {'before': before, 'after': after}}
 
 
-def run_module(module, work, connection=None):
-    """Connect once, call ``work(conn, changes)`` and exit the module with its result.
+def run_module(module, run, connection=None):
+    """Connect once, call ``run(module, conn, changes)`` and exit the module with its result.
 
-    ``work`` returns a dict of module-specific return values and may raise ModuleFailure (a problem
+    ``run`` returns a dict of module-specific return values and may raise ModuleFailure (a problem
     the user must fix), MssqlError (from SQL Server) or TsqlValueError (a name or value that cannot be
     used). A failure after some statements ran lists them in ``executed`` so the user knows what
     changed; ``queries`` still lists everything that was decided.
@@ -73,7 +80,7 @@ def run_module(module, work, connection=None):
     try:
         conn = connection or connect(module.params)
         changes = ChangeRecorder(conn, module.check_mode)
-        result = work(conn, changes) or {}
+        result = run(module, conn, changes) or {}
     except (ModuleFailure, MssqlError, TsqlValueError) as exc:
         failure = {'msg': _failure_message(exc, changes)}
         if isinstance(exc, ModuleFailure):

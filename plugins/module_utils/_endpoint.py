@@ -4,22 +4,24 @@
 """The endpoint family: read the mirroring endpoint, compare it with what is wanted, build the statements.
 
 This file is the only copy of this logic in the collection. The modules ``endpoint``,
-``endpoint_permission`` and ``endpoint_info`` use it, and so does ``partner_trust`` for the in-use check
-and the CONNECT grants (see docs/dev/contracts.md, "Endpoint family").
+``endpoint_permission`` and ``endpoint_info`` use it, and so do ``login``, ``user``, ``certificate`` and
+``partner_trust`` for the in-use guard, the endpoint context and the CONNECT grants and revocations
+(see docs/dev/contracts.md, "Endpoint family").
 
 Reads are SQL text made of single SELECT statements, each giving one result set, so a module can put
-them into its one read batch (``Connection.query_sets``) in any order and hand the rows to the parse
-functions here. Everything else is pure: it takes rows and options and returns data or statement text.
+them into its one read batch (``_catalog.read_sets``) in any order and hand the rows to the parse
+functions here. Everything else is pure: it takes rows and options and returns data, warnings or
+``Statement`` objects.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import base64
 import datetime
 import ipaddress
 
-from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
+    with_common_hints, ModuleFailure, Statement, find, iso_utc, same_name, utcnow)
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import quote_name, validate_sysname
 
 DEFAULT_NAME = 'Hadr_endpoint'
@@ -54,7 +56,15 @@ RESTARTING_FIELDS = ('state', 'port', 'listener_ip', 'role', 'authentication', '
                      'encryption', 'encryption_algorithm')
 # The permissions an endpoint can carry (GRANT Endpoint Permissions page, tsql.md 3.5).
 ENDPOINT_PERMISSIONS = ('ALTER', 'CONNECT', 'CONTROL', 'TAKE OWNERSHIP', 'VIEW DEFINITION')
-LOGIN_TYPES = "('S', 'U', 'G', 'C', 'K')"
+
+# What to tell the user for SQL Server errors that DDL on the endpoint can still meet after our checks.
+HINTS = with_common_hints({
+    7890: 'The port is bound by another process on the server: choose another port or stop that process.',
+    7874: 'Another endpoint already uses this port or address: choose another port.',
+    7862: 'The instance already has a database mirroring endpoint: manage it by its name.',
+    28055: 'Use a certificate in master whose private key is protected by the master key and which is valid now.',
+    15151: 'Check that the login or certificate exists on this instance.',
+})
 
 # ---------------------------------------------------------------------------------------------------
 # Reads: each constant is whole SELECT statements; the comment says how many result sets it gives.
@@ -101,31 +111,46 @@ SERVER_CONTEXT_SQL = (
     " SELECT host_platform FROM sys.dm_os_host_info;")
 SERVER_CONTEXT_RESULT_SETS = 2
 
-# 1 set: certificates in master with what decides whether an endpoint can use them (28055).
-MASTER_CERTIFICATES_SQL = (
-    "SELECT c.certificate_id, c.name, c.pvt_key_encryption_type, c.start_date, c.expiry_date"
-    " FROM master.sys.certificates AS c;")
+# endpoint_info's reads beyond the endpoint: the server, everything that uses the endpoint, its connections.
+SERVER_INFO_SQL = (
+    "SELECT CAST(SERVERPROPERTY('ServerName') AS nvarchar(128)) AS server_name,"
+    " CAST(SERVERPROPERTY('MachineName') AS nvarchar(128)) AS machine_name,"
+    " CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)) AS instance_name,"
+    " CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,"
+    " CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,"
+    " CAST(SERVERPROPERTY('IsHadrEnabled') AS nvarchar(128)) AS hadr_enabled;"
+    " SELECT host_platform FROM sys.dm_os_host_info;"
+    " SELECT servicename, service_account FROM sys.dm_server_services;")
+SERVER_INFO_RESULT_SETS = 3
 
+# 3 sets: every availability replica (not only local ones), mirrored databases, mirroring connections.
+ENDPOINT_USE_SQL = (
+    "SELECT ag.name AS availability_group, ar.replica_server_name, ar.endpoint_url, rs.is_local, rs.role_desc,"
+    " rs.connected_state_desc, rs.synchronization_health_desc, rs.last_connect_error_number,"
+    " rs.last_connect_error_description"
+    " FROM sys.availability_replicas AS ar"
+    " JOIN sys.availability_groups AS ag ON ag.group_id = ar.group_id"
+    " LEFT JOIN sys.dm_hadr_availability_replica_states AS rs ON rs.replica_id = ar.replica_id;"
+    " SELECT d.name AS database_name, m.mirroring_role_desc, m.mirroring_state_desc, m.mirroring_partner_name,"
+    " m.mirroring_witness_name"
+    " FROM sys.database_mirroring AS m JOIN sys.databases AS d ON d.database_id = m.database_id"
+    " WHERE m.mirroring_guid IS NOT NULL;"
+    " SELECT connection_id, state_desc, is_accept, principal_name, authentication_method,"
+    " encryption_algorithm_desc, connect_time, login_state_desc FROM sys.dm_db_mirroring_connections;")
+ENDPOINT_USE_RESULT_SETS = 3
 
-def logins_sql(names):
-    """(sql, params): 1 set with the logins among ``names`` that exist (server collation decides the match)."""
-    names = list(names)
-    if not names:
-        return None, []
-    marks = ', '.join('?' for dummy in names)
-    return ("SELECT name, type_desc, is_disabled FROM sys.server_principals"
-            " WHERE type IN %s AND name IN (%s);" % (LOGIN_TYPES, marks), names)
+# What every family that can cut a partner off reads: is the endpoint in use, and who may connect.
+ENDPOINT_CONTEXT_SQL = ' '.join([IN_USE_SQL, MIRRORING_ENDPOINT_SQL, ENDPOINT_PERMISSIONS_SQL])
+ENDPOINT_CONTEXT_SETS = IN_USE_RESULT_SETS + 2
+
+# The endpoint module's own read: who runs it, every endpoint, the mirroring one, its permissions, its use.
+ENDPOINT_STATE_SQL = ' '.join([SERVER_CONTEXT_SQL, ALL_ENDPOINTS_SQL, MIRRORING_ENDPOINT_SQL,
+                               ENDPOINT_PERMISSIONS_SQL, IN_USE_SQL])
+ENDPOINT_STATE_SETS = SERVER_CONTEXT_RESULT_SETS + 3 + IN_USE_RESULT_SETS
 
 
 # ---------------------------------------------------------------------------------------------------
 # Parsing rows
-
-
-def same_name(left, right):
-    """Names compare as SQL Server's default (case-insensitive) collation does; trailing spaces never reach here."""
-    if left is None or right is None:
-        return left is right
-    return left.casefold() == right.casefold()
 
 
 def normalise_ip(value):
@@ -195,6 +220,42 @@ def in_use_sessions(replica_rows, mirroring_rows):
     return sessions
 
 
+def parse_endpoint_context(sets):
+    """{sessions, endpoint, permissions, grantees} from the ENDPOINT_CONTEXT_SQL result sets, in their order."""
+    count = IN_USE_RESULT_SETS
+    endpoint = parse_endpoint(sets[count])
+    permissions = endpoint_permissions(sets[count + 1], endpoint['id'] if endpoint else None)
+    return {'sessions': in_use_sessions(*sets[:count]), 'endpoint': endpoint,
+            'permissions': permissions, 'grantees': connect_grantees(permissions)}
+
+
+def parse_endpoint_state(sets):
+    """The endpoint module's view from the ENDPOINT_STATE_SQL result sets (see ``ENDPOINT_STATE_SETS``)."""
+    context, platform, endpoints, mirroring, permissions, replicas, mirrored = sets[:ENDPOINT_STATE_SETS]
+    current = parse_endpoint(mirroring)
+    return {
+        'caller': context[0]['login_name'],
+        'machine': context[0]['machine_name'],
+        'linux': bool(platform) and (platform[0]['host_platform'] or '').lower() == 'linux',
+        'endpoints': endpoints,
+        'current': current,
+        'permissions': endpoint_permissions(permissions, current['id'] if current else None),
+        'sessions': in_use_sessions(replicas, mirrored),
+    }
+
+
+def holds_connect(context, login):
+    """Whether ``login`` holds CONNECT on the endpoint of an endpoint context."""
+    return login is not None and any(same_name(login, grantee) for grantee in context['grantees'])
+
+
+def guard_partner_removal(context, what, reconfigure_in_use):
+    """The in-use guard for removing something that lets a partner in (login, user, certificate)."""
+    endpoint = context['endpoint']['name'] if context['endpoint'] else 'the endpoint'
+    refuse_if_in_use(context['sessions'], '%s, which lets a partner connect to %s' % (what, endpoint),
+                     reconfigure_in_use)
+
+
 def refuse_if_in_use(sessions, change, reconfigure_in_use):
     """Raise ModuleFailure when ``change`` (text) would touch an endpoint in use and the user did not allow it."""
     if sessions and not reconfigure_in_use:
@@ -203,33 +264,6 @@ def refuse_if_in_use(sessions, change, reconfigure_in_use):
             'lose their connection, which can trigger a failover. Do it in a maintenance window with '
             'reconfigure_in_use: true.' % (change, '; '.join(sessions)),
             in_use_sessions=sessions)
-
-
-def iso_utc(value):
-    """ISO 8601 UTC text ('2026-01-31T12:00:00Z') for a naive UTC datetime from the catalog."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return value.replace(microsecond=0).isoformat() + 'Z'
-
-
-def hex_lower(data):
-    """Lowercase hex without 0x, as endpoint_info returns thumbprints."""
-    return None if data is None else bytes(data).hex()
-
-
-def pem_certificate(der):
-    """PEM text of a DER certificate (as CERTENCODED returns it)."""
-    if der is None:
-        return None
-    body = base64.b64encode(bytes(der)).decode('ascii')
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-    return '-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n' % '\n'.join(lines)
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def certificate_problem(row, now=None):
@@ -246,13 +280,6 @@ def certificate_problem(row, now=None):
         return 'it is not valid yet (start date %s)' % iso_utc(row['start_date'])
     if row['expiry_date'] is not None and now > row['expiry_date']:
         return 'it expired on %s' % iso_utc(row['expiry_date'])
-    return None
-
-
-def find_by_name(rows, name, key='name'):
-    for row in rows:
-        if same_name(row[key], name):
-            return row
     return None
 
 
@@ -486,3 +513,222 @@ def plan_connect(grantees, logins, state, exclusive, owner=None):
     else:
         revoke = [have[login.casefold()] for login in wanted if login.casefold() in have]
     return grant, revoke
+
+
+def connect_revocations(endpoint, permissions, logins):
+    """REVOKE CONNECT statements for ``logins``: CASCADE for a grantee holding GRANT OPTION, whose own grants
+    must go too (else 4611). The one place that decides it."""
+    with_option = {p['grantee'].casefold() for p in permissions
+                   if p['permission'] == 'CONNECT' and p['state'] == 'GRANT_WITH_GRANT_OPTION'}
+    return [statement(revoke_connect_sql(endpoint, login, cascade=login.casefold() in with_option), endpoint)
+            for login in logins]
+
+
+def statement(sql, endpoint):
+    """A statement on the endpoint, with the endpoint family's error hints."""
+    return Statement(sql, subject="endpoint '%s'" % endpoint, hints=HINTS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decisions of the endpoint and endpoint_permission modules (pure: rows and options in, statements out)
+
+
+def choose_endpoint(name, endpoints, mirroring):
+    """The endpoint row to work on: the named one, or the mirroring endpoint found by type."""
+    if name:
+        row = find(endpoints, name)
+        if row is None:
+            raise ModuleFailure("Endpoint '%s' does not exist on this instance (SQL Server would answer 15151); "
+                                "create it with mssql.hadr.endpoint or omit endpoint to use the mirroring endpoint."
+                                % name, option='endpoint')
+        return row
+    if mirroring is None:
+        raise ModuleFailure('This instance has no database mirroring endpoint; create it first with '
+                            'mssql.hadr.endpoint.', option='endpoint')
+    return find(endpoints, mirroring['name'])
+
+
+def check_name(state, name, want_present):
+    """Fail when the name belongs to an endpoint of another type, or (present) the mirroring one has another name."""
+    for row in state['endpoints']:
+        if same_name(row['name'], name) and row['type_desc'] != 'DATABASE_MIRRORING':
+            raise ModuleFailure("Endpoint '%s' exists but is a %s endpoint, not a database mirroring endpoint; choose "
+                                "another name." % (row['name'], row['type_desc']), option='name')
+    current = state['current']
+    if want_present and current and not same_name(current['name'], name):
+        raise ModuleFailure(
+            "This instance already has a database mirroring endpoint, named '%s', and SQL Server allows only one. "
+            "Set name: '%s' to manage it, or drop it first (state: absent, name: '%s') if you really want a new one."
+            % (current['name'], current['name'], current['name']), option='name', existing_endpoint=current['name'])
+
+
+def check_before_ddl(state, desired, fields, certificates, logins):
+    """Everything SQL Server would refuse, found before any statement runs; returns warnings."""
+    if state['linux'] and 'windows' in desired['authentication']:
+        raise ModuleFailure('authentication %s uses Windows authentication, which SQL Server on Linux does not support '
+                            'for endpoints: use authentication: certificate with a certificate.'
+                            % desired['authentication'], option='authentication')
+    owner = desired['owner']
+    if owner and not find(logins, owner):
+        raise ModuleFailure("Login '%s' (owner) does not exist on this instance (SQL Server would answer 15151); "
+                            "create it first (mssql.hadr.login) or choose an existing login." % owner, option='owner')
+    current_id = state['current']['id'] if state['current'] else None
+    for row in state['endpoints']:
+        if row['port'] == desired['port'] and row['endpoint_id'] != current_id:
+            raise ModuleFailure("Port %d is already used by endpoint '%s'; choose another port."
+                                % (desired['port'], row['name']), option='port')
+    if not desired['certificate']:
+        return []
+    row = find(certificates, desired['certificate'])
+    problem = certificate_problem(row)
+    names_certificate = state['current'] is None or bool(set(fields) & {'authentication', 'windows_protocol',
+                                                                         'certificate'})
+    if problem and names_certificate:
+        raise ModuleFailure("Certificate '%s' cannot serve the endpoint: %s (SQL Server would answer %s). "
+                            "Use a certificate in master whose private key is protected by the master key and "
+                            "that is valid now (see mssql.hadr.certificate)."
+                            % (desired['certificate'], problem, 15151 if row is None else 28055),
+                            option='certificate')
+    if problem:
+        return ["The endpoint's certificate '%s' cannot serve new connections: %s." % (desired['certificate'], problem)]
+    return []
+
+
+def describe_change(fields, before, after):
+    return 'change %s' % ', '.join('%s (%s -> %s)' % (f, before[f], after[f]) for f in fields)
+
+
+def plan_present(state, desired, certificates, logins, reconfigure_in_use):
+    """(statements, after, regranted, warnings) that create the endpoint or change what differs.
+
+    An owner change drops every permission on the endpoint (ALTER AUTHORIZATION); the permissions that
+    existed are put back in the same run, except those SQL Server refuses (4624), which are warned about.
+    """
+    current = state['current']
+    warnings = warnings_for(desired)
+    fields = endpoint_differences(current, desired) if current else []
+    warnings += check_before_ddl(state, desired, fields, certificates, logins)
+    if current is None:
+        return [statement(create_endpoint_sql(desired), desired['name'])], \
+            predicted_endpoint(None, desired, state['caller']), [], warnings
+    name = current['name']
+    restarting = [f for f in fields if f in RESTARTING_FIELDS]
+    if restarting:
+        refuse_if_in_use(state['sessions'], describe_change(restarting, current, desired), reconfigure_in_use)
+    statements, regranted = [], []
+    alter = alter_endpoint_sql(name, desired, fields)
+    if alter:
+        statements.append(statement(alter, name))
+    if 'owner' in fields:
+        statements.append(statement(alter_owner_sql(name, desired['owner']), name))
+        restore, skipped = permissions_to_restore(state['permissions'], desired['owner'], state['caller'])
+        regranted = [restore_permission_sql(name, permission) for permission in restore]
+        statements += [statement(sql, name) for sql in regranted]
+        warnings += ["%s %s for '%s' was dropped by the owner change and cannot be put back by that same login "
+                     "(SQL Server error 4624); have another administrator restore it."
+                     % (permission['state'], permission['permission'], permission['grantee'])
+                     for permission in skipped if not same_name(permission['grantee'], desired['owner'])]
+    return statements, predicted_endpoint(current, desired, state['caller']), regranted, warnings
+
+
+def plan_absent(state, name, reconfigure_in_use):
+    """(statements, warnings) that drop the endpoint named ``name``; nothing when it is not there."""
+    current = state['current']
+    if current is not None and same_name(current['name'], name):
+        refuse_if_in_use(state['sessions'], "drop endpoint '%s'" % current['name'], reconfigure_in_use)
+        return [statement(drop_endpoint_sql(current['name']), current['name'])], []
+    if current is not None:
+        return [], ["Nothing dropped: the mirroring endpoint of this instance is named '%s', not '%s'."
+                    % (current['name'], name)]
+    return [], []
+
+
+# ---------------------------------------------------------------------------------------------------
+# endpoint_info: the server, what uses the endpoint, and what a DBA should look at
+
+
+def flag(value):
+    """bit or '0'/'1' text (SERVERPROPERTY cast to nvarchar) as a bool; None stays None."""
+    if value is None:
+        return None
+    return str(value).strip() in ('1', 'True', 'true')
+
+
+def parse_server(server_rows, host_rows, service_rows):
+    """The server facts from the SERVER_INFO_SQL result sets."""
+    server = server_rows[0]
+    # The database engine's account: the 'SQL Server (...)' service, not the Agent or full-text ones.
+    account = next((row['service_account'] for row in service_rows
+                    if (row['servicename'] or '').startswith('SQL Server (') and row['service_account']), None)
+    return {'name': server['server_name'], 'machine': server['machine_name'], 'instance': server['instance_name'],
+            'version': server['product_version'], 'edition': server['edition'],
+            'hadr_enabled': flag(server['hadr_enabled']),
+            'platform': host_rows[0]['host_platform'] if host_rows else None, 'service_account': account}
+
+
+def parse_endpoint_use(replica_rows, mirroring_rows, connection_rows):
+    """(availability_replicas, mirroring_sessions, mirroring_connections) from the ENDPOINT_USE_SQL result sets."""
+    replicas = [{
+        'availability_group': row['availability_group'], 'replica_server_name': row['replica_server_name'],
+        'endpoint_url': row['endpoint_url'], 'is_local': bool(row['is_local']), 'role': row['role_desc'],
+        'connected_state': row['connected_state_desc'], 'synchronization_health': row['synchronization_health_desc'],
+        'last_connect_error_number': row['last_connect_error_number'],
+        'last_connect_error_description': row['last_connect_error_description'],
+    } for row in replica_rows]
+    sessions = [{
+        'database': row['database_name'], 'role': row['mirroring_role_desc'], 'state': row['mirroring_state_desc'],
+        'partner_name': row['mirroring_partner_name'], 'witness_name': row['mirroring_witness_name'],
+    } for row in mirroring_rows]
+    connections = [{
+        'connection_id': str(row['connection_id']), 'state': row['state_desc'], 'is_inbound': bool(row['is_accept']),
+        'principal_name': row['principal_name'], 'authentication_method': row['authentication_method'],
+        'encryption_algorithm': row['encryption_algorithm_desc'],
+        'connect_time': iso_utc(row['connect_time']) if isinstance(row['connect_time'], datetime.datetime)
+        else row['connect_time'],
+        'login_state': row['login_state_desc'],
+    } for row in connection_rows]
+    return replicas, sessions, connections
+
+
+def security_findings(endpoint, certificates, certificate_rows, master_key, warn_days, now):
+    """(code, message) pairs: what a DBA should look at (endpoint_info's security_warnings)."""
+    found = []
+    if endpoint is None:
+        found.append(('no_endpoint', 'This instance has no database mirroring endpoint; create one with '
+                                     'mssql.hadr.endpoint.'))
+    else:
+        if endpoint['state'] != 'started':
+            found.append(('endpoint_not_started', "Endpoint '%s' is %s: partners cannot connect. Start it with "
+                                                  "endpoint_state: started." % (endpoint['name'], endpoint['state'])))
+        if endpoint['encryption'] == 'disabled':
+            found.append(('encryption_disabled', "Endpoint '%s' does not encrypt mirroring traffic; set encryption: "
+                                                 "required." % endpoint['name']))
+        if endpoint['encryption_algorithm'] and 'rc4' in endpoint['encryption_algorithm']:
+            found.append(('rc4', "Endpoint '%s' allows RC4, which is deprecated; use encryption_algorithm: aes."
+                                 % endpoint['name']))
+        if endpoint['certificate']:
+            row = find(certificate_rows, endpoint['certificate'])
+            if row is None:
+                found.append(('endpoint_certificate_missing', "Endpoint '%s' uses certificate '%s', which is not in "
+                                                              "master." % (endpoint['name'], endpoint['certificate'])))
+            elif row['pvt_key_encryption_type'] != 'MK':
+                found.append(('endpoint_certificate_key', "The private key of endpoint certificate '%s' is not "
+                                                          "protected by the master key; the endpoint cannot use it "
+                                                          "(28055)." % row['name']))
+            if not master_key['encrypted_by_service_master_key']:
+                found.append(('master_key_not_service_encrypted', 'The master key of master is not protected by the '
+                                                                  'service master key, so the endpoint cannot open '
+                                                                  'its certificate key without a password.'))
+    for cert in certificates:
+        days = cert['days_to_expiry']
+        if days is not None and days < 0:
+            found.append(('certificate_expired', "Certificate '%s' expired on %s: new connections that use it fail."
+                                                 % (cert['name'], cert['expiry_date'])))
+        elif days is not None and days <= warn_days:
+            found.append(('certificate_expiring', "Certificate '%s' expires on %s (in %d days); rotate it."
+                                                  % (cert['name'], cert['expiry_date'], days)))
+        row = find(certificate_rows, cert['name'])
+        if row['start_date'] is not None and row['start_date'] > now:
+            found.append(('certificate_not_yet_valid', "Certificate '%s' is not valid before %s."
+                                                       % (cert['name'], cert['start_date'])))
+    return found

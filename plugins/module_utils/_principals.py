@@ -3,12 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The principals family: logins and database users. Read -> compare -> statements.
 
-The only copy of this logic: the ``login`` and ``user`` modules and ``partner_trust`` all call it.
-Reads are SQL text (one result set per SELECT) that a module puts into its single read batch;
-``parse_*`` turn the rows into plain dicts; ``plan_*`` compare them with what is wanted and return
-``Statement`` objects, which ``apply`` hands to the ChangeRecorder (secrets masked in ``queries``).
-Every rule SQL Server enforces and that can be checked without the server is checked here, before
-any statement runs.
+The only copy of this logic: the ``login`` and ``user`` modules and ``partner_trust`` (through
+``_trust``) all call it. Reads are SQL text (one result set per SELECT) that a module puts into its
+single read batch; ``parse_*`` turn the rows into plain dicts; ``plan_*`` compare them with what is
+wanted and return ``Statement`` objects carrying this family's error hints, which the module hands to
+the ChangeRecorder. Every rule SQL Server enforces and that can be checked without the server is
+checked here, before any statement runs.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,22 +17,19 @@ __metaclass__ = type
 import secrets
 import string
 
-from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint
-from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure, diff_result
-from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import same_name
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
+    with_common_hints, LOGIN_TYPE_CODES_SQL, LOGIN_TYPES, ModuleFailure, Statement, name_in, same_name)
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
     PASSWORD_MAX_LENGTH, TsqlValueError, binary_literal, parse_hex, quote_name, quote_string, sysname_length,
     validate_sysname)
-from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
 
-LOGIN_TYPES = {'S': 'sql', 'U': 'windows', 'G': 'windows_group', 'C': 'certificate', 'K': 'asymmetric_key'}
 SQL_LOGIN_SID_BYTES = 16           # 15419: "Supplied parameter sid should be binary(16)."
 
 # SQL Server errors a user can act on, with what to do (tsql.md section 5).
 PASSWORD_POLICY_HINT = ('The password for %s does not meet the Windows password policy that CHECK_POLICY enforces '
                         '(length and three of: upper case, lower case, digits, symbols; not containing the login '
                         'name). Choose a stronger password, or set check_policy: false.')
-HINTS = {
+HINTS = with_common_hints({
     15116: PASSWORD_POLICY_HINT, 15117: PASSWORD_POLICY_HINT, 15118: PASSWORD_POLICY_HINT,
     15401: 'SQL Server cannot resolve the Windows account %s. Check the DOMAIN\\name spelling and that the '
            "instance's machine can reach that domain (a trust, or a local account of that machine).",
@@ -46,38 +43,12 @@ HINTS = {
     15063: 'The login already has a user under a different name in this database, so %s cannot be created.',
     15025: '%s already exists (SQL Server compares names case-insensitively, or the SID is taken).',
     15433: 'The sid given for %s is already used by another login.',
-    15581: 'The database has no master key (or it cannot be opened), which %s needs: run mssql.hadr.master_key '
-           'first.',
-}
+})
 
 
-class Statement:
-    """One statement, the secrets to mask in ``queries``, and the object it acts on (for error hints)."""
-
-    def __init__(self, sql, secrets_=(), subject=None):
-        self.sql = sql
-        self.secrets = tuple(s for s in secrets_ if s)
-        self.subject = subject
-
-    def __repr__(self):
-        return "Statement('%s')" % self.sql
-
-
-def apply(changes, statements, hints=None):
-    """Run statements through the recorder; known SQL Server errors become a ModuleFailure that says what to do."""
-    table = dict(HINTS)
-    table.update(hints or {})
-    for statement in statements:
-        try:
-            changes.run(statement.sql, statement.secrets)
-        except MssqlError as exc:
-            hint = table.get(exc.number)
-            if hint is None:
-                raise
-            subject = statement.subject or 'the object'
-            message = '%s SQL Server said: %s (error %s).' % (hint.replace('%s', subject, 1), exc.message, exc.number)
-            raise ModuleFailure(message,
-                                error_number=exc.number, failed_statement=exc.statement)
+def statement(sql, secret_values=(), subject=None):
+    """A statement on a login or user, with this family's error hints."""
+    return Statement(sql, secret_values, subject, HINTS)
 
 
 def random_password(length=40):
@@ -88,23 +59,6 @@ def random_password(length=40):
     chars += [secrets.choice(alphabet) for dummy in range(length - len(chars))]
     secrets.SystemRandom().shuffle(chars)
     return ''.join(chars)
-
-
-def _name_in(column, values):
-    """``column IN (?, ?)`` for the parameters, or a false condition for none (``IN ()`` is a syntax error)."""
-    if not values:
-        return '1 = 0'
-    return '%s IN (%s)' % (column, ', '.join('?' for dummy in values))
-
-
-def switch_database(conn, params, database):
-    """Make ``database`` the session's database when the connection started elsewhere.
-
-    A separate statement, not part of a read batch: a parameterised batch runs through sp_executesql,
-    and a USE inside it ends with it, so the DDL that follows would run in the old database.
-    """
-    if not same_name(params.get('login_database') or 'master', database):
-        conn.execute('USE %s' % quote_name(database, 'database'))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -119,7 +73,7 @@ def logins_sql(names):
             " FROM sys.server_principals AS p"
             " LEFT JOIN sys.sql_logins AS l ON l.principal_id = p.principal_id"
             " LEFT JOIN master.sys.certificates AS c ON c.sid = p.sid"
-            " WHERE p.type IN ('S', 'U', 'G', 'C', 'K') AND %s;" % _name_in('p.name', names), names)
+            " WHERE p.type IN %s AND %s;" % (LOGIN_TYPE_CODES_SQL, name_in('p.name', names)), names)
 
 
 def password_matches_sql(name, password):
@@ -148,13 +102,6 @@ def parse_login(row):
         'check_expiration': bool(row['is_expiration_checked']) if sql else None,
         'certificate': row['certificate_name'] if login_type == 'certificate' else None,
     }
-
-
-def find(rows, name, key='name'):
-    for row in rows:
-        if same_name(row[key], name):
-            return row
-    return None
 
 
 def desired_login(params):
@@ -251,9 +198,9 @@ def plan_login(current, spec, password_matches=None):
     if current is None:
         if spec['type'] == 'sql' and not spec['password']:
             raise ModuleFailure("password is required to create SQL login '%s'." % spec['name'], option='password')
-        statements = [Statement(create_login_sql(spec), [spec['password']], subject)]
+        statements = [statement(create_login_sql(spec), [spec['password']], subject)]
         if not spec['enabled']:
-            statements.append(Statement('ALTER LOGIN %s DISABLE' % quote_name(spec['name']), subject=subject))
+            statements.append(statement('ALTER LOGIN %s DISABLE' % quote_name(spec['name']), subject=subject))
         after = {key: spec[key] for key in ('type', 'sid', 'default_database', 'enabled', 'check_policy',
                                             'check_expiration', 'certificate')}
         after['name'] = spec['name']
@@ -287,10 +234,10 @@ def plan_login(current, spec, password_matches=None):
             after['check_expiration'] = spec['check_expiration']
     statements = []
     if options:
-        statements.append(Statement('ALTER LOGIN %s WITH %s' % (name, ', '.join(options)), [spec['password']],
+        statements.append(statement('ALTER LOGIN %s WITH %s' % (name, ', '.join(options)), [spec['password']],
                                     subject))
     if current['enabled'] != spec['enabled']:
-        statements.append(Statement('ALTER LOGIN %s %s' % (name, 'ENABLE' if spec['enabled'] else 'DISABLE'),
+        statements.append(statement('ALTER LOGIN %s %s' % (name, 'ENABLE' if spec['enabled'] else 'DISABLE'),
                                     subject=subject))
         after['enabled'] = spec['enabled']
     return statements, after
@@ -304,7 +251,7 @@ def plan_drop_login(current, owned_endpoints):
                             'endpoint another owner first (endpoint module, owner option).'
                             % (current['name'], ', '.join("'%s'" % e for e in owned_endpoints)),
                             owned_endpoints=owned_endpoints, error_number=15141)
-    return [Statement('DROP LOGIN %s' % quote_name(current['name']), subject='login %s' % current['name'])]
+    return [statement('DROP LOGIN %s' % quote_name(current['name']), subject='login %s' % current['name'])]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -314,25 +261,20 @@ def plan_drop_login(current, owned_endpoints):
 def users_sql(names=None):
     """(sql, params): 1 set, the users among ``names`` (every user when None) with what each maps to."""
     names = list(names) if names is not None else None
-    where = ' AND %s' % _name_in('dp.name', names) if names is not None else ''
+    where = ' AND %s' % name_in('dp.name', names) if names is not None else ''
     return ("SELECT dp.principal_id, dp.name, dp.type, dp.authentication_type, sp.name AS login_name,"
             " c.name AS certificate_name"
             " FROM sys.database_principals AS dp"
             " LEFT JOIN sys.server_principals AS sp ON sp.sid = dp.sid AND dp.type IN ('S', 'U', 'G')"
             " LEFT JOIN sys.certificates AS c ON c.sid = dp.sid AND dp.type = 'C'"
-            " WHERE dp.type IN ('S', 'U', 'G', 'C', 'K')%s;" % where, names or [])
+            " WHERE dp.type IN %s%s;" % (LOGIN_TYPE_CODES_SQL, where), names or [])
 
 
 def users_of_logins_sql(logins):
     """(sql, params): 1 set, the users in this database mapped to the logins among ``logins`` (15063)."""
     logins = list(logins)
     return ("SELECT dp.name, sp.name AS login_name FROM sys.database_principals AS dp"
-            " JOIN sys.server_principals AS sp ON sp.sid = dp.sid WHERE %s;" % _name_in('sp.name', logins), logins)
-
-
-# 1 set: certificates of the current database with their owner (who owns what, for DROP USER).
-CERTIFICATE_OWNERS_SQL = ("SELECT c.name, dp.name AS owner FROM sys.certificates AS c"
-                          " LEFT JOIN sys.database_principals AS dp ON dp.principal_id = c.principal_id;")
+            " JOIN sys.server_principals AS sp ON sp.sid = dp.sid WHERE %s;" % name_in('sp.name', logins), logins)
 
 
 def parse_user(row):
@@ -409,135 +351,16 @@ def plan_user(current, spec, database, login_exists=True, users_of_login=(), cer
         raise ModuleFailure("Certificate '%s' does not exist in database '%s': import it first (mssql.hadr.certificate)."
                             % (spec['certificate'], database), option='certificate')
     after = dict(spec)
-    return [Statement(create_user_sql(spec), subject='user %s' % spec['name'])], after
+    return [statement(create_user_sql(spec), subject='user %s' % spec['name'])], after
 
 
 def plan_drop_user(current, owned_certificates, database):
     if current is None:
         return []
-    if owned_certificates:
+    owned = sorted(owned_certificates)
+    if owned:
         raise ModuleFailure("User '%s' owns certificate(s) %s in database '%s' and cannot be dropped (SQL Server refuses "
                             'too). Drop those certificates or give them another owner first.'
-                            % (current['name'], ', '.join("'%s'" % c for c in owned_certificates), database),
-                            owned_certificates=owned_certificates)
-    return [Statement('DROP USER %s' % quote_name(current['name']), subject='user %s' % current['name'])]
-
-
-def owned_by(certificate_rows, user):
-    return sorted(row['name'] for row in certificate_rows if same_name(row['owner'], user))
-
-
-# ---------------------------------------------------------------------------------------------------
-# The endpoint context every family reads: is the endpoint in use, and who may connect to it.
-
-ENDPOINT_CONTEXT_SQL = ' '.join([_endpoint.IN_USE_SQL, _endpoint.MIRRORING_ENDPOINT_SQL,
-                                 _endpoint.ENDPOINT_PERMISSIONS_SQL])
-ENDPOINT_CONTEXT_SETS = _endpoint.IN_USE_RESULT_SETS + 2
-
-
-def parse_endpoint_context(sets):
-    """{sessions, endpoint, grantees} from the ENDPOINT_CONTEXT_SQL result sets, in their order."""
-    count = _endpoint.IN_USE_RESULT_SETS
-    endpoint = _endpoint.parse_endpoint(sets[count])
-    permissions = _endpoint.endpoint_permissions(sets[count + 1], endpoint['id'] if endpoint else None)
-    return {'sessions': _endpoint.in_use_sessions(*sets[:count]), 'endpoint': endpoint,
-            'permissions': permissions, 'grantees': _endpoint.connect_grantees(permissions)}
-
-
-def holds_connect(context, login):
-    return login is not None and any(same_name(login, grantee) for grantee in context['grantees'])
-
-
-def guard_partner_removal(context, what, reconfigure_in_use):
-    """The in-use guard for removing something that lets a partner in (login, user, certificate)."""
-    endpoint = context['endpoint']['name'] if context['endpoint'] else 'the endpoint'
-    _endpoint.refuse_if_in_use(context['sessions'], '%s, which lets a partner connect to %s' % (what, endpoint),
-                               reconfigure_in_use)
-
-
-def read_sets(conn, parts):
-    """One round trip: ``parts`` is a list of (sql, params); returns the result sets, in order."""
-    sql = ' '.join(part[0] for part in parts)
-    params = [value for part in parts for value in part[1]]
-    return conn.query_sets(sql, params)
-
-
-def _state_view(obj, name):
-    if obj is None:
-        return {'name': name, 'state': 'absent'}
-    view = dict(obj, state='present')
-    return view
-
-
-# ---------------------------------------------------------------------------------------------------
-# Module bodies (called through _change.run_module)
-
-
-def run_login(module, conn, changes):
-    params = module.params
-    state = params['state']
-    name = validate_sysname(params['name'], 'name')
-    spec = desired_login(params) if state == 'present' else None
-    parts = [logins_sql([name]), owned_endpoints_sql(name), (ENDPOINT_CONTEXT_SQL, [])]
-    compare = bool(spec and spec['type'] == 'sql' and spec['password'] and spec['update_password'] == 'always')
-    if compare:
-        parts.append(password_matches_sql(name, spec['password']))
-    sets = read_sets(conn, parts)
-    current = parse_login(sets[0][0] if sets[0] else None)
-    owned = [row['name'] for row in sets[1]]
-    context = parse_endpoint_context(sets[2:2 + ENDPOINT_CONTEXT_SETS])
-    password_matches = bool(compare and sets[-1] and sets[-1][0]['matches'])
-    if state == 'absent':
-        statements = plan_drop_login(current, owned)
-        if statements and holds_connect(context, current['name']):
-            guard_partner_removal(context, "drop login '%s'" % current['name'], params['reconfigure_in_use'])
-        after = None
-    else:
-        statements, after = plan_login(current, spec, password_matches)
-    apply(changes, statements)
-    if current is None and after is not None and not changes.check_mode:
-        # Read the new login back: its SID (server-chosen unless given) is what other replicas need.
-        rows = conn.query(*logins_sql([name]))
-        after = parse_login(rows[0]) if rows else after
-    password_changed = any(s.secrets for s in statements)
-    after_view = _state_view(after, name)
-    if password_changed:
-        after_view['password'] = '********'    # diff shows that it changed, never what it is
-    result = {'login': after, 'password_changed': password_changed}
-    result.update(diff_result(module, _state_view(current, name), after_view))
-    return result
-
-
-def run_user(module, conn, changes):
-    params = module.params
-    database = validate_sysname(params['database'], 'database')
-    name = validate_sysname(params['name'], 'name')
-    spec = desired_user(params) if params['state'] == 'present' else None
-    login = spec['login'] if spec else None
-    switch_database(conn, params, database)
-    parts = [users_sql([name]), (CERTIFICATE_OWNERS_SQL, []),
-             (ENDPOINT_CONTEXT_SQL, [])]
-    if login:
-        parts += [logins_sql([login]), users_of_logins_sql([login])]
-    sets = read_sets(conn, parts)
-    current = parse_user(sets[0][0] if sets[0] else None)
-    certificate_rows = sets[1]
-    context = parse_endpoint_context(sets[2:2 + ENDPOINT_CONTEXT_SETS])
-    if params['state'] == 'absent':
-        owned = owned_by(certificate_rows, name)
-        statements = plan_drop_user(current, owned, database)
-        if statements and holds_connect(context, current.get('login')):
-            guard_partner_removal(context, "drop user '%s' (login '%s')" % (name, current['login']),
-                                  params['reconfigure_in_use'])
-        after = None
-    else:
-        login_rows = sets[2 + ENDPOINT_CONTEXT_SETS] if login else []
-        users_of_login = [row['name'] for row in sets[3 + ENDPOINT_CONTEXT_SETS]] if login else []
-        certificate_exists = bool(spec['certificate'] and find(certificate_rows, spec['certificate']))
-        statements, after = plan_user(current, spec, database, bool(login_rows), users_of_login, certificate_exists)
-    apply(changes, statements)
-    if after is not None:
-        after = dict(after, database=database)
-    result = {'user': after}
-    result.update(diff_result(module, _state_view(current, name), _state_view(after, name)))
-    return result
+                            % (current['name'], ', '.join("'%s'" % c for c in owned), database),
+                            owned_certificates=owned)
+    return [statement('DROP USER %s' % quote_name(current['name']), subject='user %s' % current['name'])]

@@ -157,14 +157,19 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mssql.hadr.plugins.module_utils._certificates import run_certificate
-from ansible_collections.mssql.hadr.plugins.module_utils._change import run_module
+from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as certificates
+from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as endpoints
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import find, read_sets, state_view, switch_database
+from ansible_collections.mssql.hadr.plugins.module_utils._change import diff_result, run_module
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import validate_sysname
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
 
+PUBLIC_FORMS = ('pem', 'der_base64')     # left out of the diff: long, and the thumbprint says the same
 
-def main():
-    argument_spec = mssql_argument_spec()
-    argument_spec.update(
+
+def argument_spec():
+    spec = mssql_argument_spec()
+    spec.update(
         name=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         database=dict(type='str', default='master'),
@@ -180,12 +185,61 @@ def main():
         warn_days=dict(type='int', default=30),
         reconfigure_in_use=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    return spec
+
+
+def run(module, conn, changes):
+    params = module.params
+    database = validate_sysname(params['database'], 'database')
+    spec = certificates.desired_certificate(params)
+    switch_database(conn, params['login_database'], database)
+    sets = read_sets(conn, [(certificates.CERTIFICATES_SQL, []), certificates.master_key_sql(database),
+                            (endpoints.ENDPOINT_CONTEXT_SQL, [])])
+    rows, key_rows = sets[0], sets[1]
+    context = endpoints.parse_endpoint_context(sets[1 + certificates.MASTER_KEY_RESULT_SETS:])
+    row = find(rows, spec['name'])
+    current = certificates.parse_certificate(row)
+    in_use_by, lets_partner_in = certificates.certificate_uses(row, context, database)
+    if params['state'] == 'absent':
+        statements = certificates.plan_drop_certificate(row, in_use_by)
+        action = 'drop' if statements else 'none'
+    else:
+        statements, action = certificates.plan_certificate(row, spec, database, params['replace'], in_use_by,
+                                                           bool(key_rows),
+                                                           certificates.same_certificate_as(rows, spec['thumbprint']))
+    if action in ('drop', 'replace') and lets_partner_in:
+        endpoints.guard_partner_removal(context, "%s certificate '%s'" % (action, row['name']),
+                                        params['reconfigure_in_use'])
+    changes.apply(statements)
+    after = current
+    if action == 'drop':
+        after = None
+    elif statements and changes.check_mode:
+        after = certificates.predicted_certificate(spec, current['owner'] if current else None)
+        if current and action in ('owner', 'add_private_key'):
+            after = dict(current, owner=spec.get('owner') or current['owner'],
+                         has_private_key=True if action == 'add_private_key' else current['has_private_key'])
+    elif statements:
+        after = certificates.parse_certificate(find(conn.query(certificates.CERTIFICATES_SQL), spec['name']))
+    if after is not None:
+        warning = certificates.expiry_warning(after['name'], after['expiry_date'], after['days_to_expiry'],
+                                              params['warn_days'])
+        if warning:
+            module.warn(warning)
+    before_view, after_view = (state_view({key: value for key, value in obj.items() if key not in PUBLIC_FORMS}
+                                          if obj else None, spec['name']) for obj in (current, after))
+    result = {'certificate': after, 'operation': action}
+    result.update(diff_result(module, before_view, after_view))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('subject', 'public_certificate', 'pkcs12'),
                                                ('expiry_date', 'valid_days')],
                            required_by={'pkcs12_password': 'pkcs12', 'start_date': 'subject',
                                         'expiry_date': 'subject', 'valid_days': 'subject'})
-    run_module(module, lambda conn, changes: run_certificate(module, conn, changes))
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -243,181 +243,30 @@ queries:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as ep
-from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure, diff_result, run_module
+
+from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as certificates
+from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as endpoints
+from ansible_collections.mssql.hadr.plugins.module_utils import _principals as principals
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import read_sets, same_name
+from ansible_collections.mssql.hadr.plugins.module_utils._change import diff_result, run_module
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import validate_sysname
-from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError, mssql_argument_spec
-
-# What to tell the user for SQL Server errors that DDL on the endpoint can still meet after our checks.
-ERROR_HINTS = {
-    7890: 'The port is bound by another process on the server: choose another port or stop that process.',
-    7874: 'Another endpoint already uses this port or address: choose another port.',
-    7862: 'The instance already has a database mirroring endpoint: manage it by its name.',
-    28055: 'Use a certificate in master whose private key is protected by the master key and which is valid now.',
-    15151: 'Check that the login or certificate exists on this instance.',
-}
-
-
-def read_state(conn, name, owner):
-    """Everything the decision needs, in one batch (one round trip)."""
-    login_sql, login_params = ep.logins_sql([owner] if owner else [])
-    sets = conn.query_sets(' '.join(filter(None, [
-        ep.SERVER_CONTEXT_SQL, ep.ALL_ENDPOINTS_SQL, ep.MIRRORING_ENDPOINT_SQL, ep.ENDPOINT_PERMISSIONS_SQL,
-        ep.IN_USE_SQL, ep.MASTER_CERTIFICATES_SQL, login_sql])), login_params)
-    context, platform, endpoints, mirroring, permissions, replicas, mirrored, certificates = sets[:8]
-    current = ep.parse_endpoint(mirroring)
-    return {
-        'caller': context[0]['login_name'],
-        'machine': context[0]['machine_name'],
-        'linux': bool(platform) and (platform[0]['host_platform'] or '').lower() == 'linux',
-        'endpoints': endpoints,
-        'current': current,
-        'permissions': ep.endpoint_permissions(permissions, current['id'] if current else None),
-        'sessions': ep.in_use_sessions(replicas, mirrored),
-        'certificates': certificates,
-        'logins': sets[8] if login_sql else [],
-    }
-
-
-def check_name(state, name, want_present):
-    """Fail when the name belongs to an endpoint of another type, or (present) the mirroring one has another name."""
-    for row in state['endpoints']:
-        if ep.same_name(row['name'], name) and row['type_desc'] != 'DATABASE_MIRRORING':
-            raise ModuleFailure("Endpoint '%s' exists but is a %s endpoint, not a database mirroring endpoint; choose "
-                                "another name." % (row['name'], row['type_desc']), option='name')
-    current = state['current']
-    if want_present and current and not ep.same_name(current['name'], name):
-        raise ModuleFailure(
-            "This instance already has a database mirroring endpoint, named '%s', and SQL Server allows only one. "
-            "Set name: '%s' to manage it, or drop it first (state: absent, name: '%s') if you really want a new one."
-            % (current['name'], current['name'], current['name']), option='name', existing_endpoint=current['name'])
-
-
-def check_before_ddl(module, state, desired, fields):
-    """Everything SQL Server would refuse, found before any statement runs."""
-    if state['linux'] and 'windows' in desired['authentication']:
-        raise ModuleFailure('authentication %s uses Windows authentication, which SQL Server on Linux does not support '
-                            'for endpoints: use authentication: certificate with a certificate.'
-                            % desired['authentication'], option='authentication')
-    owner = desired['owner']
-    if owner and not ep.find_by_name(state['logins'], owner):
-        raise ModuleFailure("Login '%s' (owner) does not exist on this instance (SQL Server would answer 15151); "
-                            "create it first (mssql.hadr.login) or choose an existing login." % owner, option='owner')
-    current_id = state['current']['id'] if state['current'] else None
-    for row in state['endpoints']:
-        if row['port'] == desired['port'] and row['endpoint_id'] != current_id:
-            raise ModuleFailure("Port %d is already used by endpoint '%s'; choose another port."
-                                % (desired['port'], row['name']), option='port')
-    if desired['certificate']:
-        row = ep.find_by_name(state['certificates'], desired['certificate'])
-        problem = ep.certificate_problem(row)
-        names_certificate = state['current'] is None or bool(
-            set(fields) & {'authentication', 'windows_protocol', 'certificate'})
-        if problem and names_certificate:
-            raise ModuleFailure("Certificate '%s' cannot serve the endpoint: %s (SQL Server would answer %s). "
-                                "Use a certificate in master whose private key is protected by the master key and "
-                                "that is valid now (see mssql.hadr.certificate)."
-                                % (desired['certificate'], problem, 15151 if row is None else 28055),
-                                option='certificate')
-        if problem:
-            module.warn("The endpoint's certificate '%s' cannot serve new connections: %s."
-                        % (desired['certificate'], problem))
-
-
-def describe(fields, before, after):
-    if before is None:
-        return 'create the endpoint'
-    return 'change %s' % ', '.join('%s (%s -> %s)' % (f, before[f], after[f]) for f in fields)
-
-
-def run_statement(changes, sql):
-    try:
-        changes.run(sql)
-    except MssqlError as exc:
-        if exc.number in ERROR_HINTS:
-            exc.message = '%s %s' % (exc.message, ERROR_HINTS[exc.number])
-        raise
-
-
-def ensure_present(module, changes, state, desired):
-    params = module.params
-    current = state['current']
-    for warning in ep.warnings_for(desired):
-        module.warn(warning)
-    fields = ep.endpoint_differences(current, desired) if current else []
-    check_before_ddl(module, state, desired, fields)
-    regranted = []
-    if current is None:
-        run_statement(changes, ep.create_endpoint_sql(desired))
-    else:
-        restarting = [f for f in fields if f in ep.RESTARTING_FIELDS]
-        if restarting:
-            ep.refuse_if_in_use(state['sessions'], describe(restarting, current, desired),
-                                params['reconfigure_in_use'])
-        alter = ep.alter_endpoint_sql(current['name'], desired, fields)
-        if alter:
-            run_statement(changes, alter)
-        if 'owner' in fields:
-            run_statement(changes, ep.alter_owner_sql(current['name'], desired['owner']))
-            restore, skipped = ep.permissions_to_restore(state['permissions'], desired['owner'], state['caller'])
-            for permission in restore:
-                sql = ep.restore_permission_sql(current['name'], permission)
-                run_statement(changes, sql)
-                regranted.append(sql)
-            for permission in skipped:
-                if not ep.same_name(permission['grantee'], desired['owner']):
-                    module.warn("%s %s for '%s' was dropped by the owner change and cannot be put back by that "
-                                "same login (SQL Server error 4624); have another administrator restore it."
-                                % (permission['state'], permission['permission'], permission['grantee']))
-    return ep.predicted_endpoint(current, desired, state['caller']), regranted
-
-
-def work(module, conn, changes):
-    params = module.params
-    name = validate_sysname(params['name'], 'name')
-    present = params['state'] == 'present'
-    desired = ep.desired_endpoint(params) if present else None   # bad input fails before any read
-    state = read_state(conn, name, params['owner'] if present else None)
-    check_name(state, name, present)
-    before = state['current'] if state['current'] and ep.same_name(state['current']['name'], name) else None
-    regranted = []
-    if present:
-        after, regranted = ensure_present(module, changes, state, desired)
-    else:
-        after = None
-        if before is not None:
-            ep.refuse_if_in_use(state['sessions'], "drop endpoint '%s'" % before['name'], params['reconfigure_in_use'])
-            run_statement(changes, ep.drop_endpoint_sql(before['name']))
-        elif state['current'] is not None:
-            module.warn("Nothing dropped: the mirroring endpoint of this instance is named '%s', not '%s'."
-                        % (state['current']['name'], name))
-    if changes.executed:
-        # Report what SQL Server now holds rather than our prediction.
-        after = read_state(conn, name, None)['current'] if present else None
-    result = {
-        'endpoint': ep.with_url(after, state['sessions'], params['fqdn'], state['machine']),
-        'in_use_sessions': state['sessions'],
-        'regranted': regranted,
-    }
-    result.update(diff_result(module, ep.with_url(before, state['sessions'], params['fqdn'], state['machine']) or {},
-                              result['endpoint'] or {}))
-    return result
+from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
 
 
 def argument_spec():
     spec = mssql_argument_spec()
     spec.update(
-        name=dict(type='str', default=ep.DEFAULT_NAME),
+        name=dict(type='str', default=endpoints.DEFAULT_NAME),
         state=dict(type='str', default='present', choices=['present', 'absent']),
-        endpoint_state=dict(type='str', default='started', choices=list(ep.ENDPOINT_STATES)),
-        port=dict(type='int', default=ep.DEFAULT_PORT),
+        endpoint_state=dict(type='str', default='started', choices=list(endpoints.ENDPOINT_STATES)),
+        port=dict(type='int', default=endpoints.DEFAULT_PORT),
         listener_ip=dict(type='str', default='ALL'),
-        role=dict(type='str', default='all', choices=list(ep.ROLES)),
-        authentication=dict(type='str', default='windows', choices=list(ep.AUTHENTICATIONS)),
-        windows_protocol=dict(type='str', default='negotiate', choices=list(ep.WINDOWS_PROTOCOLS)),
+        role=dict(type='str', default='all', choices=list(endpoints.ROLES)),
+        authentication=dict(type='str', default='windows', choices=list(endpoints.AUTHENTICATIONS)),
+        windows_protocol=dict(type='str', default='negotiate', choices=list(endpoints.WINDOWS_PROTOCOLS)),
         certificate=dict(type='str'),
-        encryption=dict(type='str', default='required', choices=list(ep.ENCRYPTIONS)),
-        encryption_algorithm=dict(type='str', default='aes', choices=list(ep.ALGORITHMS)),
+        encryption=dict(type='str', default='required', choices=list(endpoints.ENCRYPTIONS)),
+        encryption_algorithm=dict(type='str', default='aes', choices=list(endpoints.ALGORITHMS)),
         owner=dict(type='str'),
         fqdn=dict(type='str'),
         reconfigure_in_use=dict(type='bool', default=False),
@@ -425,9 +274,44 @@ def argument_spec():
     return spec
 
 
+def run(module, conn, changes):
+    params = module.params
+    name = validate_sysname(params['name'], 'name')
+    present = params['state'] == 'present'
+    desired = endpoints.desired_endpoint(params) if present else None   # bad input fails before any read
+    owner = [params['owner']] if present and params['owner'] else []
+    sets = read_sets(conn, [(endpoints.ENDPOINT_STATE_SQL, []), (certificates.certificates_sql('master'), []),
+                            principals.logins_sql(owner)])
+    state = endpoints.parse_endpoint_state(sets)
+    certificate_rows, owner_rows = sets[endpoints.ENDPOINT_STATE_SETS:]
+    endpoints.check_name(state, name, present)
+    current = state['current']
+    before = current if current and same_name(current['name'], name) else None
+    regranted = []
+    if present:
+        statements, after, regranted, warnings = endpoints.plan_present(state, desired, certificate_rows, owner_rows,
+                                                                       params['reconfigure_in_use'])
+    else:
+        (statements, warnings), after = endpoints.plan_absent(state, name, params['reconfigure_in_use']), None
+    for warning in warnings:
+        module.warn(warning)
+    changes.apply(statements)
+    if changes.executed and present:
+        # Report what SQL Server now holds rather than our prediction.
+        after = endpoints.parse_endpoint_state(conn.query_sets(endpoints.ENDPOINT_STATE_SQL))['current']
+    result = {
+        'endpoint': endpoints.with_url(after, state['sessions'], params['fqdn'], state['machine']),
+        'in_use_sessions': state['sessions'],
+        'regranted': regranted,
+    }
+    before = endpoints.with_url(before, state['sessions'], params['fqdn'], state['machine'])
+    result.update(diff_result(module, before or {}, result['endpoint'] or {}))
+    return result
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, lambda conn, changes: work(module, conn, changes))
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -371,202 +371,13 @@ queries:
   sample: []
 '''
 
-import datetime
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as ep
+
+from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as certificates
+from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as endpoints
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import read_sets, utcnow
 from ansible_collections.mssql.hadr.plugins.module_utils._change import run_module
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
-
-SERVER_SQL = (
-    "SELECT CAST(SERVERPROPERTY('ServerName') AS nvarchar(128)) AS server_name,"
-    " CAST(SERVERPROPERTY('MachineName') AS nvarchar(128)) AS machine_name,"
-    " CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)) AS instance_name,"
-    " CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,"
-    " CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,"
-    " CAST(SERVERPROPERTY('IsHadrEnabled') AS nvarchar(128)) AS hadr_enabled;"
-    " SELECT host_platform FROM sys.dm_os_host_info;"
-    " SELECT servicename, service_account FROM sys.dm_server_services;")
-
-CERTIFICATES_SQL = (
-    "SELECT c.certificate_id, c.name, c.thumbprint, c.subject, c.issuer_name, c.cert_serial_number,"
-    " c.start_date, c.expiry_date, c.pvt_key_encryption_type, u.name AS owner_user, l.name AS owner_login,"
-    " cl.name AS certificate_login, CERTENCODED(c.certificate_id) AS der"
-    " FROM master.sys.certificates AS c"
-    " LEFT JOIN master.sys.database_principals AS u ON u.principal_id = c.principal_id"
-    " LEFT JOIN sys.server_principals AS l ON l.sid = u.sid"
-    " LEFT JOIN sys.server_principals AS cl ON cl.sid = c.sid AND cl.type = 'C';")
-
-MASTER_KEY_SQL = (
-    "SELECT k.name FROM master.sys.symmetric_keys AS k WHERE k.name = '##MS_DatabaseMasterKey##';"
-    " SELECT d.is_master_key_encrypted_by_server FROM sys.databases AS d WHERE d.name = 'master';")
-
-REPLICAS_SQL = (
-    "SELECT ag.name AS availability_group, ar.replica_server_name, ar.endpoint_url, rs.is_local, rs.role_desc,"
-    " rs.connected_state_desc, rs.synchronization_health_desc, rs.last_connect_error_number,"
-    " rs.last_connect_error_description"
-    " FROM sys.availability_replicas AS ar"
-    " JOIN sys.availability_groups AS ag ON ag.group_id = ar.group_id"
-    " LEFT JOIN sys.dm_hadr_availability_replica_states AS rs ON rs.replica_id = ar.replica_id;")
-
-MIRRORING_SQL = (
-    "SELECT d.name AS database_name, m.mirroring_role_desc, m.mirroring_state_desc, m.mirroring_partner_name,"
-    " m.mirroring_witness_name"
-    " FROM sys.database_mirroring AS m JOIN sys.databases AS d ON d.database_id = m.database_id"
-    " WHERE m.mirroring_guid IS NOT NULL;")
-
-CONNECTIONS_SQL = (
-    "SELECT connection_id, state_desc, is_accept, principal_name, authentication_method,"
-    " encryption_algorithm_desc, connect_time, login_state_desc FROM sys.dm_db_mirroring_connections;")
-
-PRIVATE_KEY = {'NA': 'none', 'MK': 'master_key', 'PW': 'password', 'SK': 'service_master_key'}
-
-
-def flag(value):
-    """bit or '0'/'1' text (SERVERPROPERTY cast to nvarchar) as a bool; None stays None."""
-    if value is None:
-        return None
-    return str(value).strip() in ('1', 'True', 'true')
-
-
-def service_account(rows):
-    """The database engine's account: the 'SQL Server (...)' service, not the Agent or full-text ones."""
-    for row in rows:
-        if (row['servicename'] or '').startswith('SQL Server (') and row['service_account']:
-            return row['service_account']
-    return None
-
-
-def describe_certificate(row, endpoint, grantees, now):
-    has_connect = {name.casefold() for name in grantees}
-    owner = endpoint['owner'].casefold() if endpoint and endpoint['owner'] else None
-    left = None
-    if row['expiry_date'] is not None:
-        left = int((row['expiry_date'] - now).total_seconds() // 86400)
-    return {
-        'name': row['name'],
-        'thumbprint': ep.hex_lower(row['thumbprint']),
-        'subject': row['subject'],
-        'issuer': row['issuer_name'],
-        'serial': row['cert_serial_number'],
-        'start_date': ep.iso_utc(row['start_date']),
-        'expiry_date': ep.iso_utc(row['expiry_date']),
-        'days_left': left,
-        'has_private_key': row['pvt_key_encryption_type'] != 'NA',
-        'private_key_encryption': PRIVATE_KEY.get(row['pvt_key_encryption_type'], row['pvt_key_encryption_type']),
-        'used_by_endpoint': bool(endpoint and ep.same_name(endpoint['certificate'], row['name'])),
-        'owner_user': row['owner_user'],
-        'owner_login': row['owner_login'],
-        'login_has_connect': bool(row['owner_login']) and (
-            row['owner_login'].casefold() in has_connect or row['owner_login'].casefold() == owner),
-        'certificate_login': row['certificate_login'],
-        'certificate_login_has_connect': bool(row['certificate_login']) and (
-            row['certificate_login'].casefold() in has_connect),
-        'pem': ep.pem_certificate(row['der']),
-    }
-
-
-def findings(endpoint, certificates, certificate_rows, master_key, warn_days, now):
-    """(code, message) pairs: what a DBA should look at."""
-    found = []
-    if endpoint is None:
-        found.append(('no_endpoint', 'This instance has no database mirroring endpoint; create one with '
-                                     'mssql.hadr.endpoint.'))
-    else:
-        if endpoint['state'] != 'started':
-            found.append(('endpoint_not_started', "Endpoint '%s' is %s: partners cannot connect. Start it with "
-                                                  "endpoint_state: started." % (endpoint['name'], endpoint['state'])))
-        if endpoint['encryption'] == 'disabled':
-            found.append(('encryption_disabled', "Endpoint '%s' does not encrypt mirroring traffic; set encryption: "
-                                                 "required." % endpoint['name']))
-        if endpoint['encryption_algorithm'] and 'rc4' in endpoint['encryption_algorithm']:
-            found.append(('rc4', "Endpoint '%s' allows RC4, which is deprecated; use encryption_algorithm: aes."
-                                 % endpoint['name']))
-        if endpoint['certificate']:
-            row = ep.find_by_name(certificate_rows, endpoint['certificate'])
-            if row is None:
-                found.append(('endpoint_certificate_missing', "Endpoint '%s' uses certificate '%s', which is not in "
-                                                              "master." % (endpoint['name'], endpoint['certificate'])))
-            elif row['pvt_key_encryption_type'] != 'MK':
-                found.append(('endpoint_certificate_key', "The private key of endpoint certificate '%s' is not "
-                                                          "protected by the master key; the endpoint cannot use it "
-                                                          "(28055)." % row['name']))
-            if not master_key['encrypted_by_service_master_key']:
-                found.append(('master_key_not_service_encrypted', 'The master key of master is not protected by the '
-                                                                  'service master key, so the endpoint cannot open '
-                                                                  'its certificate key without a password.'))
-    for cert in certificates:
-        if cert['days_left'] is not None and cert['days_left'] < 0:
-            found.append(('certificate_expired', "Certificate '%s' expired on %s: new connections that use it fail."
-                                                 % (cert['name'], cert['expiry_date'])))
-        elif cert['days_left'] is not None and cert['days_left'] <= warn_days:
-            found.append(('certificate_expiring', "Certificate '%s' expires on %s (in %d days); rotate it."
-                                                  % (cert['name'], cert['expiry_date'], cert['days_left'])))
-        row = ep.find_by_name(certificate_rows, cert['name'])
-        if row['start_date'] is not None and row['start_date'] > now:
-            found.append(('certificate_not_yet_valid', "Certificate '%s' is not valid before %s."
-                                                       % (cert['name'], cert['start_date'])))
-    return found
-
-
-def work(module, conn):
-    sets = conn.query_sets(' '.join([
-        SERVER_SQL, ep.MIRRORING_ENDPOINT_SQL, ep.ENDPOINT_PERMISSIONS_SQL, CERTIFICATES_SQL, MASTER_KEY_SQL,
-        REPLICAS_SQL, MIRRORING_SQL, CONNECTIONS_SQL]))
-    (server_rows, host_rows, service_rows, endpoint_rows, permission_rows, certificate_rows, key_rows,
-     key_flag_rows, replica_rows, mirroring_rows, connection_rows) = sets[:11]
-    now = ep.utcnow()
-    server = server_rows[0]
-    endpoint = ep.parse_endpoint(endpoint_rows)
-    permissions = ep.endpoint_permissions(permission_rows, endpoint['id'] if endpoint else None)
-    grantees = ep.connect_grantees(permissions)
-    local_replicas = [row for row in replica_rows if row['is_local']]
-    sessions = ep.in_use_sessions(local_replicas, mirroring_rows)
-    endpoint = ep.with_url(endpoint, sessions, module.params['fqdn'], server['machine_name'])
-    certificate_rows = [row for row in certificate_rows if not row['name'].startswith('##')]
-    certificates = [describe_certificate(row, endpoint, grantees, now) for row in certificate_rows]
-    master_key = {'exists': bool(key_rows),
-                  'encrypted_by_service_master_key': bool(key_rows) and bool(
-                      key_flag_rows and flag(key_flag_rows[0]['is_master_key_encrypted_by_server']))}
-    found = findings(endpoint, certificates, certificate_rows, master_key, module.params['warn_days'], now)
-    for dummy, message in found:
-        module.warn(message)
-    return {
-        'changed': False,
-        'server': {
-            'name': server['server_name'], 'machine': server['machine_name'], 'instance': server['instance_name'],
-            'version': server['product_version'], 'edition': server['edition'],
-            'hadr_enabled': flag(server['hadr_enabled']),
-            'platform': host_rows[0]['host_platform'] if host_rows else None,
-            'service_account': service_account(service_rows),
-        },
-        'endpoint': endpoint,
-        'connect_grantees': grantees,
-        'endpoint_permissions': permissions,
-        'certificates': certificates,
-        'master_key': master_key,
-        'availability_replicas': [{
-            'availability_group': row['availability_group'], 'replica_server_name': row['replica_server_name'],
-            'endpoint_url': row['endpoint_url'], 'is_local': bool(row['is_local']), 'role': row['role_desc'],
-            'connected_state': row['connected_state_desc'],
-            'synchronization_health': row['synchronization_health_desc'],
-            'last_connect_error_number': row['last_connect_error_number'],
-            'last_connect_error_description': row['last_connect_error_description'],
-        } for row in replica_rows],
-        'mirroring_sessions': [{
-            'database': row['database_name'], 'role': row['mirroring_role_desc'], 'state': row['mirroring_state_desc'],
-            'partner_name': row['mirroring_partner_name'], 'witness_name': row['mirroring_witness_name'],
-        } for row in mirroring_rows],
-        'mirroring_connections': [{
-            'connection_id': str(row['connection_id']), 'state': row['state_desc'], 'is_inbound': bool(row['is_accept']),
-            'principal_name': row['principal_name'], 'authentication_method': row['authentication_method'],
-            'encryption_algorithm': row['encryption_algorithm_desc'],
-            'connect_time': ep.iso_utc(row['connect_time']) if isinstance(row['connect_time'], datetime.datetime)
-            else row['connect_time'],
-            'login_state': row['login_state_desc'],
-        } for row in connection_rows],
-        'security_warnings': [{'code': code, 'message': message} for code, message in found],
-    }
 
 
 def argument_spec():
@@ -578,9 +389,45 @@ def argument_spec():
     return spec
 
 
+def run(module, conn, changes):
+    sets = read_sets(conn, [(endpoints.SERVER_INFO_SQL, []), (endpoints.MIRRORING_ENDPOINT_SQL, []),
+                            (endpoints.ENDPOINT_PERMISSIONS_SQL, []), (certificates.certificates_sql('master'), []),
+                            (certificates.MASTER_KEY_OF_MASTER_SQL, []), (endpoints.ENDPOINT_USE_SQL, [])])
+    server = endpoints.parse_server(*sets[:endpoints.SERVER_INFO_RESULT_SETS])
+    endpoint_rows, permission_rows, certificate_rows, key_rows, key_flag_rows = sets[3:8]
+    replicas, sessions, connections = endpoints.parse_endpoint_use(*sets[8:8 + endpoints.ENDPOINT_USE_RESULT_SETS])
+    now = utcnow()
+    endpoint = endpoints.parse_endpoint(endpoint_rows)
+    permissions = endpoints.endpoint_permissions(permission_rows, endpoint['id'] if endpoint else None)
+    grantees = endpoints.connect_grantees(permissions)
+    in_use = endpoints.in_use_sessions([row for row in sets[8] if row['is_local']], sets[9])
+    endpoint = endpoints.with_url(endpoint, in_use, module.params['fqdn'], server['machine'])
+    certificate_rows = [row for row in certificate_rows if not row['name'].startswith('##')]
+    described = [certificates.endpoint_view(row, endpoint, grantees, now) for row in certificate_rows]
+    master_key = certificates.parse_master_key(key_rows, key_flag_rows, 'master')
+    master_key.pop('database')
+    found = endpoints.security_findings(endpoint, described, certificate_rows, master_key,
+                                        module.params['warn_days'], now)
+    for dummy, message in found:
+        module.warn(message)
+    return {
+        'changed': False,
+        'server': server,
+        'endpoint': endpoint,
+        'connect_grantees': grantees,
+        'endpoint_permissions': permissions,
+        'certificates': described,
+        'master_key': master_key,
+        'availability_replicas': replicas,
+        'mirroring_sessions': sessions,
+        'mirroring_connections': connections,
+        'security_warnings': [{'code': code, 'message': message} for code, message in found],
+    }
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, lambda conn, changes: work(module, conn))
+    run_module(module, run)
 
 
 if __name__ == '__main__':

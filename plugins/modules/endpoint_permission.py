@@ -133,75 +133,13 @@ queries:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as ep
-from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure, diff_result, run_module
+
+from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as endpoints
+from ansible_collections.mssql.hadr.plugins.module_utils import _principals as principals
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure, find, read_sets, same_name
+from ansible_collections.mssql.hadr.plugins.module_utils._change import diff_result, run_module
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import validate_sysname
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
-
-
-def choose_endpoint(name, endpoints, mirroring):
-    """The endpoint row to work on: the named one, or the mirroring endpoint found by type."""
-    if name:
-        row = ep.find_by_name(endpoints, name)
-        if row is None:
-            raise ModuleFailure("Endpoint '%s' does not exist on this instance (SQL Server would answer 15151); "
-                                "create it with mssql.hadr.endpoint or omit endpoint to use the mirroring endpoint."
-                                % name, option='endpoint')
-        return row
-    if mirroring is None:
-        raise ModuleFailure('This instance has no database mirroring endpoint; create it first with '
-                            'mssql.hadr.endpoint.', option='endpoint')
-    return ep.find_by_name(endpoints, mirroring['name'])
-
-
-def work(module, conn, changes):
-    params = module.params
-    logins = [validate_sysname(login, 'login') for login in params['logins']]
-    if params['endpoint'] is not None:
-        validate_sysname(params['endpoint'], 'endpoint')
-    if params['exclusive'] and params['state'] == 'absent':
-        raise ModuleFailure('exclusive only applies to state: present (grant these logins and revoke every other '
-                            'grantee); with state: absent list the logins to revoke.', option='exclusive')
-    login_sql, login_params = ep.logins_sql(logins)
-    sets = conn.query_sets(' '.join(filter(None, [
-        ep.ALL_ENDPOINTS_SQL, ep.MIRRORING_ENDPOINT_SQL, ep.ENDPOINT_PERMISSIONS_SQL, ep.IN_USE_SQL, login_sql])),
-        login_params)
-    endpoints, mirroring_rows, permission_rows, replicas, mirrored = sets[:5]
-    existing = sets[5] if login_sql else []
-    mirroring = ep.parse_endpoint(mirroring_rows)
-    endpoint = choose_endpoint(params['endpoint'], endpoints, mirroring)
-    is_mirroring = endpoint['type_desc'] == 'DATABASE_MIRRORING'
-    permissions = ep.endpoint_permissions(permission_rows, endpoint['endpoint_id'])
-    before = ep.connect_grantees(permissions)
-
-    if params['state'] == 'present':
-        missing = [login for login in logins if not ep.find_by_name(existing, login)]
-        if missing:
-            raise ModuleFailure('Login(s) %s do not exist on this instance (SQL Server would answer 15151); create '
-                                'them first (mssql.hadr.login) - nothing was changed.'
-                                % ', '.join("'%s'" % login for login in missing), missing_logins=missing)
-    owner = endpoint['owner']
-    if params['state'] == 'present' and any(ep.same_name(login, owner) for login in logins):
-        module.warn("'%s' owns endpoint '%s' and needs no CONNECT grant (SQL Server refuses it with 4624); skipped."
-                    % (owner, endpoint['name']))
-    grant, revoke = ep.plan_connect(before, logins, params['state'], params['exclusive'], owner)
-    if revoke and is_mirroring:
-        sessions = ep.in_use_sessions(replicas, mirrored)
-        ep.refuse_if_in_use(sessions, 'revoke CONNECT on the endpoint from %s' % ', '.join(
-            "'%s'" % login for login in revoke), params['reconfigure_in_use'])
-    with_option = {p['grantee'].casefold() for p in permissions
-                   if p['permission'] == 'CONNECT' and p['state'] == 'GRANT_WITH_GRANT_OPTION'}
-    for login in grant:
-        changes.run(ep.grant_connect_sql(endpoint['name'], login))
-    for login in revoke:
-        changes.run(ep.revoke_connect_sql(endpoint['name'], login, cascade=login.casefold() in with_option))
-
-    revoked = {login.casefold() for login in revoke}
-    after = sorted([name for name in before if name.casefold() not in revoked] + grant, key=lambda n: n.casefold())
-    result = {'endpoint': endpoint['name'], 'grantees_before': before, 'grantees_after': after,
-              'granted': grant, 'revoked': revoke}
-    result.update(diff_result(module, {'grantees': before}, {'grantees': after}))
-    return result
 
 
 def argument_spec():
@@ -217,9 +155,47 @@ def argument_spec():
     return spec
 
 
+def run(module, conn, changes):
+    params = module.params
+    logins = [validate_sysname(login, 'login') for login in params['logins']]
+    if params['endpoint'] is not None:
+        validate_sysname(params['endpoint'], 'endpoint')
+    if params['exclusive'] and params['state'] == 'absent':
+        raise ModuleFailure('exclusive only applies to state: present (grant these logins and revoke every other '
+                            'grantee); with state: absent list the logins to revoke.', option='exclusive')
+    endpoint_rows, mirroring_rows, permission_rows, replicas, mirrored, existing = read_sets(conn, [
+        (endpoints.ALL_ENDPOINTS_SQL, []), (endpoints.MIRRORING_ENDPOINT_SQL, []),
+        (endpoints.ENDPOINT_PERMISSIONS_SQL, []), (endpoints.IN_USE_SQL, []), principals.logins_sql(logins)])
+    endpoint = endpoints.choose_endpoint(params['endpoint'], endpoint_rows, endpoints.parse_endpoint(mirroring_rows))
+    permissions = endpoints.endpoint_permissions(permission_rows, endpoint['endpoint_id'])
+    before = endpoints.connect_grantees(permissions)
+    if params['state'] == 'present':
+        missing = [login for login in logins if not find(existing, login)]
+        if missing:
+            raise ModuleFailure('Login(s) %s do not exist on this instance (SQL Server would answer 15151); create '
+                                'them first (mssql.hadr.login) - nothing was changed.'
+                                % ', '.join("'%s'" % login for login in missing), missing_logins=missing)
+        if any(same_name(login, endpoint['owner']) for login in logins):
+            module.warn("'%s' owns endpoint '%s' and needs no CONNECT grant (SQL Server refuses it with 4624); "
+                        "skipped." % (endpoint['owner'], endpoint['name']))
+    grant, revoke = endpoints.plan_connect(before, logins, params['state'], params['exclusive'], endpoint['owner'])
+    if revoke and endpoint['type_desc'] == 'DATABASE_MIRRORING':
+        endpoints.refuse_if_in_use(endpoints.in_use_sessions(replicas, mirrored), 'revoke CONNECT on the endpoint '
+                                   'from %s' % ', '.join("'%s'" % login for login in revoke), params['reconfigure_in_use'])
+    changes.apply([endpoints.statement(endpoints.grant_connect_sql(endpoint['name'], login), endpoint['name'])
+                   for login in grant])
+    changes.apply(endpoints.connect_revocations(endpoint['name'], permissions, revoke))
+    revoked = {login.casefold() for login in revoke}
+    after = sorted([name for name in before if name.casefold() not in revoked] + grant, key=lambda n: n.casefold())
+    result = {'endpoint': endpoint['name'], 'grantees_before': before, 'grantees_after': after,
+              'granted': grant, 'revoked': revoke}
+    result.update(diff_result(module, {'grantees': before}, {'grantees': after}))
+    return result
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, lambda conn, changes: work(module, conn, changes))
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -167,14 +167,17 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mssql.hadr.plugins.module_utils._change import run_module
-from ansible_collections.mssql.hadr.plugins.module_utils._principals import run_login
+from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as endpoints
+from ansible_collections.mssql.hadr.plugins.module_utils import _principals as principals
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import read_sets, state_view
+from ansible_collections.mssql.hadr.plugins.module_utils._change import diff_result, run_module
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import validate_sysname
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
 
 
-def main():
-    argument_spec = mssql_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    spec = mssql_argument_spec()
+    spec.update(
         name=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         type=dict(type='str', choices=['sql', 'windows', 'certificate']),
@@ -188,8 +191,45 @@ def main():
         certificate=dict(type='str'),
         reconfigure_in_use=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, lambda conn, changes: run_login(module, conn, changes))
+    return spec
+
+
+def run(module, conn, changes):
+    params = module.params
+    name = validate_sysname(params['name'], 'name')
+    spec = principals.desired_login(params) if params['state'] == 'present' else None
+    parts = [principals.logins_sql([name]), principals.owned_endpoints_sql(name), (endpoints.ENDPOINT_CONTEXT_SQL, [])]
+    compare = bool(spec and spec['type'] == 'sql' and spec['password'] and spec['update_password'] == 'always')
+    if compare:
+        parts.append(principals.password_matches_sql(name, spec['password']))
+    sets = read_sets(conn, parts)
+    current = principals.parse_login(sets[0][0] if sets[0] else None)
+    context = endpoints.parse_endpoint_context(sets[2:2 + endpoints.ENDPOINT_CONTEXT_SETS])
+    if spec is None:
+        statements = principals.plan_drop_login(current, [row['name'] for row in sets[1]])
+        if statements and endpoints.holds_connect(context, current['name']):
+            endpoints.guard_partner_removal(context, "drop login '%s'" % current['name'], params['reconfigure_in_use'])
+        after = None
+    else:
+        password_matches = bool(compare and sets[-1] and sets[-1][0]['matches'])
+        statements, after = principals.plan_login(current, spec, password_matches)
+    changes.apply(statements)
+    if current is None and after is not None and not changes.check_mode:
+        # Read the new login back: its SID (server-chosen unless given) is what other replicas need.
+        rows = conn.query(*principals.logins_sql([name]))
+        after = principals.parse_login(rows[0]) if rows else after
+    password_changed = any(statement.secrets for statement in statements)
+    after_view = state_view(after, name)
+    if password_changed:
+        after_view['password'] = '********'    # diff shows that it changed, never what it is
+    result = {'login': after, 'password_changed': password_changed}
+    result.update(diff_result(module, state_view(current, name), after_view))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

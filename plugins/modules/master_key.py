@@ -90,22 +90,53 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mssql.hadr.plugins.module_utils._certificates import run_master_key
-from ansible_collections.mssql.hadr.plugins.module_utils._change import run_module
+from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as certificates
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure, switch_database
+from ansible_collections.mssql.hadr.plugins.module_utils._change import diff_result, run_module
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import quote_string, validate_sysname
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
 
 
-def main():
-    argument_spec = mssql_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    spec = mssql_argument_spec()
+    spec.update(
         state=dict(type='str', default='present', choices=['present', 'absent']),
         password=dict(type='str', no_log=True),
         database=dict(type='str', default='master'),
         service_master_key_encryption=dict(type='bool', default=True),
         verify_password=dict(type='bool', default=False, no_log=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, lambda conn, changes: run_master_key(module, conn, changes))
+    return spec
+
+
+def run(module, conn, changes):
+    params = module.params
+    database = validate_sysname(params['database'], 'database')
+    password = params.get('password')
+    if password is not None:
+        quote_string(password, 'password')
+    switch_database(conn, params['login_database'], database)
+    key_rows, database_rows, protected = conn.query_sets(*certificates.master_key_sql(database))
+    current = certificates.parse_master_key(key_rows, database_rows, database)
+    if params['state'] == 'present' and params['verify_password'] and current['exists']:
+        if not password:
+            raise ModuleFailure('verify_password: true needs password.', option='password')
+        certificates.verify_master_key_password(conn, password, database)
+    statements, after = certificates.plan_master_key(current, params['state'], password,
+                                                     params['service_master_key_encryption'],
+                                                     [row['name'] for row in protected])
+    changes.apply(statements)
+    if params['state'] == 'present' and not params['service_master_key_encryption']:
+        module.warn("The master key of '%s' is not protected by the service master key: endpoint certificates in it "
+                    'cannot be used until someone opens the key with its password.' % database)
+    result = {'master_key': after}
+    result.update(diff_result(module, current, after))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

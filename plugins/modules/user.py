@@ -103,14 +103,18 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mssql.hadr.plugins.module_utils._change import run_module
-from ansible_collections.mssql.hadr.plugins.module_utils._principals import run_user
+from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as certificates
+from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as endpoints
+from ansible_collections.mssql.hadr.plugins.module_utils import _principals as principals
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import find, read_sets, state_view, switch_database
+from ansible_collections.mssql.hadr.plugins.module_utils._change import diff_result, run_module
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import validate_sysname
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
 
 
-def main():
-    argument_spec = mssql_argument_spec()
-    argument_spec.update(
+def argument_spec():
+    spec = mssql_argument_spec()
+    spec.update(
         name=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         database=dict(type='str', default='master'),
@@ -119,9 +123,48 @@ def main():
         without_login=dict(type='bool', default=False),
         reconfigure_in_use=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    return spec
+
+
+def run(module, conn, changes):
+    params = module.params
+    database = validate_sysname(params['database'], 'database')
+    name = validate_sysname(params['name'], 'name')
+    spec = principals.desired_user(params) if params['state'] == 'present' else None
+    login = spec['login'] if spec else None
+    switch_database(conn, params['login_database'], database)
+    parts = [principals.users_sql([name]), (certificates.CERTIFICATES_SQL, []), (endpoints.ENDPOINT_CONTEXT_SQL, [])]
+    if login:
+        parts += [principals.logins_sql([login]), principals.users_of_logins_sql([login])]
+    sets = read_sets(conn, parts)
+    current = principals.parse_user(sets[0][0] if sets[0] else None)
+    certificate_rows = sets[1]
+    context = endpoints.parse_endpoint_context(sets[2:2 + endpoints.ENDPOINT_CONTEXT_SETS])
+    if spec is None:
+        owned = [row['name'] for row in certificates.owned_by(certificate_rows, name)]
+        statements = principals.plan_drop_user(current, owned, database)
+        if statements and endpoints.holds_connect(context, current.get('login')):
+            endpoints.guard_partner_removal(context, "drop user '%s' (login '%s')" % (name, current['login']),
+                                            params['reconfigure_in_use'])
+        after = None
+    else:
+        login_rows = sets[2 + endpoints.ENDPOINT_CONTEXT_SETS] if login else []
+        users_of_login = [row['name'] for row in sets[3 + endpoints.ENDPOINT_CONTEXT_SETS]] if login else []
+        certificate_exists = bool(spec['certificate'] and find(certificate_rows, spec['certificate']))
+        statements, after = principals.plan_user(current, spec, database, bool(login_rows), users_of_login,
+                                                 certificate_exists)
+    changes.apply(statements)
+    if after is not None:
+        after = dict(after, database=database)
+    result = {'user': after}
+    result.update(diff_result(module, state_view(current, name), state_view(after, name)))
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[('login', 'certificate', 'without_login')])
-    run_module(module, lambda conn, changes: run_user(module, conn, changes))
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ from tests.fuzz.oracle import bracket, name_key, sysname_problem
 from tests.fuzz.strategies import names
 from tests.fuzz.test_fuzz_endpoint import create_endpoint
 from tests.unit.test_certs_factory import der, pem, rsa_key, self_signed
-from ansible_collections.mssql.hadr.plugins.module_utils._certs import thumbprint
+from ansible_collections.mssql.hadr.plugins.module_utils._x509 import thumbprint
 
 CERTIFICATES = [self_signed(rsa_key(2048, slot=70 + i), common_name='fuzz-partner-%d' % i) for i in range(3)]
 pattern_text = st.text(alphabet=st.characters(exclude_characters='{}', exclude_categories=('Cs',)), max_size=6)

@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from ansible_collections.mssql.hadr.plugins.module_utils import _certs
+from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from tests.integration.test_login_support import ddl_in, execute, per_connection, play, query
 from tests.unit.test_certs_factory import der, pem, pfx, rsa_key, self_signed
 
@@ -32,7 +32,7 @@ def key_material(key):
     der_key = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
                                 serialization.NoEncryption())
     numbers = key.private_numbers()
-    return [_certs.pvk_from_key(key), der_key, numbers.d.to_bytes(key.key_size // 8, 'little'),
+    return [_x509.pvk_from_key(key), der_key, numbers.d.to_bytes(key.key_size // 8, 'little'),
             numbers.p.to_bytes(key.key_size // 16, 'little')]
 
 
@@ -58,7 +58,7 @@ def test_generated_certificate_needs_the_master_key_then_is_idempotent(emulator)
     assert 398 <= cert['days_to_expiry'] <= 400 and cert['key_length'] >= 2048
     der_bytes = base64.b64decode(cert['der_base64'])
     assert cert['thumbprint'] == hashlib.sha1(der_bytes).hexdigest()
-    assert _certs.certificate_der(_certs.load_certificate(cert['pem'])) == der_bytes
+    assert _x509.certificate_der(_x509.load_certificate(cert['pem'])) == der_bytes
     assert bytes(catalog(emulator, name)['thumbprint']).hex() == cert['thumbprint'] and cert['name'] == name
     again = run.result('again')
     assert not again['changed'] and again['certificate'] == cert and again['operation'] == 'none'
@@ -109,7 +109,7 @@ def test_replace_owner_and_guards(emulator):
     assert "already in database 'master' as 'peer'" in run.result('same cert other name')['msg']
     replaced = run.result('replace')
     assert replaced['operation'] == 'replace' and replaced['queries'][0] == 'DROP CERTIFICATE [peer]'
-    assert replaced['certificate']['thumbprint'] == _certs.thumbprint(der(two))
+    assert replaced['certificate']['thumbprint'] == _x509.thumbprint(der(two))
     execute(emulator, 'CREATE LOGIN [peer_login] FROM CERTIFICATE [peer]')
     run = play(emulator, [
         {'name': 'refused', 'mssql.hadr.certificate': {'name': 'peer', 'public_certificate': pem(one),
@@ -118,7 +118,7 @@ def test_replace_owner_and_guards(emulator):
     ], public_blobs=[der(one), der(two)])
     assert "used by login 'peer_login'" in run.result('refused')['msg'] and run.result('refused')['queries'] == []
     assert "used by login 'peer_login'" in run.result('drop refused')['msg']
-    assert bytes(catalog(emulator, 'peer')['thumbprint']).hex() == _certs.thumbprint(der(two))
+    assert bytes(catalog(emulator, 'peer')['thumbprint']).hex() == _x509.thumbprint(der(two))
 
 
 @pytest.mark.parametrize('form', ['base64', 'path'])
@@ -140,7 +140,7 @@ def test_pkcs12_import_keeps_the_key_secret(emulator, tmp_path, form):
     imported = run.result('import')
     assert imported['queries'] == ['CREATE CERTIFICATE [pki_cert] FROM BINARY = 0x%s WITH PRIVATE KEY (BINARY = '
                                    "0x********, DECRYPTION BY PASSWORD = N'********')" % der(cert).hex().upper()]
-    assert imported['certificate']['thumbprint'] == _certs.thumbprint(der(cert))
+    assert imported['certificate']['thumbprint'] == _x509.thumbprint(der(cert))
     assert imported['certificate']['private_key_encryption'] == 'master_key'
     assert not run.result('again')['changed']
     assert catalog(emulator, 'pki_cert')['pk'] == 'MK'

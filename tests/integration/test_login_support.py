@@ -11,7 +11,7 @@ import re
 import sys
 import tempfile
 
-from ansible_collections.mssql.hadr.plugins.module_utils import _certs
+from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 # ddl_in, execute and per_connection are re-exported for the other principal test modules.
 from tests.integration.test_endpoint_support import ddl_in, execute, per_connection, query  # noqa: F401  # pylint: disable=unused-import
 from tests.support.playbook import run_tasks
@@ -43,9 +43,9 @@ def leaks(text, secrets):
 
 def _is_certificate(hex_text):
     try:
-        _certs.load_certificate(bytes.fromhex(hex_text[:len(hex_text) // 2 * 2]))
+        _x509.load_certificate(bytes.fromhex(hex_text[:len(hex_text) // 2 * 2]))
         return True
-    except (ValueError, _certs.CertificateError):
+    except (ValueError, _x509.CertificateError):
         return False
 
 

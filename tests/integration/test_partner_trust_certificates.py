@@ -1,7 +1,7 @@
 """mssql.hadr.partner_trust, certificate topology (needs the emulator's certificate support, part 2)."""
 import pytest
 
-from ansible_collections.mssql.hadr.plugins.module_utils import _certs
+from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from tests.integration.test_endpoint_support import connect_grantees
 from tests.integration.test_login_support import ddl_in, execute, login_row, per_connection, play, query, user_row
 from tests.unit.test_certs_factory import der, pem, rsa_key, self_signed
@@ -36,7 +36,7 @@ def test_all_certificate_partners_in_one_connection(emulator, count):
     assert run.rc == 0, str(run)
     trust = run.result('trust')
     first = trust['partners'][0]
-    thumbprint = _certs.thumbprint(der(certs[0]))
+    thumbprint = _x509.thumbprint(der(certs[0]))
     assert first == {'name': 'sql1', 'login': 'sql1_login', 'user': 'sql1_user',
                      'certificate': 'sql1_cert_' + thumbprint[:8], 'thumbprint': thumbprint, 'windows_account': None,
                      'changed': True, 'actions': ['created login', 'created user', 'imported certificate',
@@ -55,14 +55,14 @@ def test_all_certificate_partners_in_one_connection(emulator, count):
     assert len(trust_trips) == 1 + 4 * count and len(again_trips) == 1 and ddl_in(again_trips) == []
     assert connect_grantees(emulator) == sorted('sql%d_login' % n for n in range(1, count + 1))
     for number, cert in enumerate(certs, 1):
-        assert owned_thumbprints(emulator, 'sql%d_user' % number) == [_certs.thumbprint(der(cert))]
+        assert owned_thumbprints(emulator, 'sql%d_user' % number) == [_x509.thumbprint(der(cert))]
         assert user_row(emulator, 'sql%d_user' % number)['login_name'] == 'sql%d_login' % number
 
 
 def test_rotation_beside_the_old_certificate_then_removal(emulator):
     execute(emulator, ENDPOINT % 5993)
     old, new = partner_cert(1, 0), partner_cert(1, 1)
-    old_tp, new_tp = _certs.thumbprint(der(old)), _certs.thumbprint(der(new))
+    old_tp, new_tp = _x509.thumbprint(der(old)), _x509.thumbprint(der(new))
     first = [{'name': 'sql1', 'public_certificate': pem(old)}]
     second = [{'name': 'sql1', 'public_certificate': pem(new)}]
     run = play(emulator, [
@@ -92,7 +92,7 @@ def test_exclusive_removes_an_unlisted_certificate_partner_completely(emulator):
         {'name': 'again', 'mssql.hadr.partner_trust': {'partners': both[:1], 'exclusive': True}},
     ], public_blobs=[der(one), der(two)])
     assert run.rc == 0, str(run)
-    tp2 = _certs.thumbprint(der(two))
+    tp2 = _x509.thumbprint(der(two))
     assert run.result('only one')['queries'] == [
         'REVOKE CONNECT ON ENDPOINT::[Hadr_endpoint] FROM [sql2_login]', 'DROP CERTIFICATE [sql2_cert_%s]' % tp2[:8],
         'DROP USER [sql2_user]', 'DROP LOGIN [sql2_login]']
@@ -117,7 +117,7 @@ def test_same_certificate_owned_by_someone_else_fails_before_any_change(emulator
 def test_replacing_or_dropping_a_partner_certificate_is_guarded_while_in_use(emulator):
     execute(emulator, ENDPOINT % 5988)
     old, new = partner_cert(4, 0), partner_cert(4, 1)
-    name = 'sql4_cert_' + _certs.thumbprint(der(old))[:8]
+    name = 'sql4_cert_' + _x509.thumbprint(der(old))[:8]
     run = play(emulator, [{'name': 'trust', 'mssql.hadr.partner_trust': {
         'partners': [{'name': 'sql4', 'public_certificate': pem(old)}]}}], public_blobs=[der(old)])
     assert run.rc == 0, str(run)
@@ -138,4 +138,4 @@ def test_replacing_or_dropping_a_partner_certificate_is_guarded_while_in_use(emu
     allowed = {'name': 'replace allowed', 'mssql.hadr.certificate': dict(replace, reconfigure_in_use=True)}
     run = play(emulator, [allowed], public_blobs=[der(old), der(new)])
     assert run.result('replace allowed')['operation'] == 'replace'
-    assert owned_thumbprints(emulator, 'sql4_user') == [_certs.thumbprint(der(new))]
+    assert owned_thumbprints(emulator, 'sql4_user') == [_x509.thumbprint(der(new))]

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.mssql.hadr.plugins.module_utils import _certs
+from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from tests.integration import test_certificate, test_login, test_master_key, test_user
 from tests.integration.test_login_support import TRANSCRIPT, leaks, long_hex_runs, play
 from tests.unit.test_certs_factory import der, pfx, rsa_key, self_signed
@@ -26,12 +26,12 @@ SUITE_SECRETS = [test_login.PW1, test_login.PW2, test_user.PW, test_master_key.K
 
 def test_the_search_finds_every_spelling():
     key = rsa_key(2048, slot=50)
-    pvk_hex = _certs.pvk_from_key(key).hex()
+    pvk_hex = _x509.pvk_from_key(key).hex()
     spellings = [LOGIN_PW, LOGIN_PW.replace("'", "''"), LOGIN_PW.encode('utf-16-le').hex().upper(),
                  LOGIN_PW.encode('utf-16-le').hex(), base64.b64encode(LOGIN_PW.encode()).decode()]
     for spelling in spellings:
         assert leaks('noise %s noise' % spelling, [LOGIN_PW]), spelling
-    assert leaks('0x' + pvk_hex.upper(), [_certs.pvk_from_key(key)])
+    assert leaks('0x' + pvk_hex.upper(), [_x509.pvk_from_key(key)])
     assert long_hex_runs('BINARY = 0x' + pvk_hex.upper())
     public = der(self_signed(key))
     assert long_hex_runs('FROM BINARY = 0x' + public.hex().upper(), [public]) == []
@@ -42,7 +42,7 @@ def test_every_secret_option_at_vvv_including_failures(emulator):
     key = rsa_key(2048, slot=51)
     cert = self_signed(key, common_name='secret-test')
     data = pfx(cert, key, PFX_PW)
-    material = [_certs.pvk_from_key(key), data, key.private_numbers().d.to_bytes(256, 'little')]
+    material = [_x509.pvk_from_key(key), data, key.private_numbers().d.to_bytes(256, 'little')]
     secrets = {'login_pw': LOGIN_PW, 'key_pw': KEY_PW, 'pfx': base64.b64encode(data).decode(), 'pfx_pw': PFX_PW,
                'weak_pw': 'weakpassword'}
     run = play(emulator, [

@@ -6,9 +6,8 @@ import re
 import pytest
 
 from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as C
-from ansible_collections.mssql.hadr.plugins.module_utils import _certs
+from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder, ModuleFailure
-from ansible_collections.mssql.hadr.plugins.module_utils._principals import apply
 from tests.unit.test_certs_factory import der, pem, pfx, rsa_key, self_signed
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, 0)
@@ -86,7 +85,7 @@ def test_subject_dates_and_valid_days():
 def test_public_certificate_statement_carries_the_der():
     cert = self_signed(common_name='b')
     spec = C.desired_certificate(params(public_certificate=pem(cert), owner="b'user"))
-    assert spec['thumbprint'] == _certs.thumbprint(der(cert))
+    assert spec['thumbprint'] == _x509.thumbprint(der(cert))
     sql, secrets = C.create_certificate_sql(spec)
     assert sql == "CREATE CERTIFICATE [b_cert] AUTHORIZATION [b'user] FROM BINARY = 0x%s" % der(cert).hex().upper()
     assert secrets == ()
@@ -100,11 +99,11 @@ def test_pkcs12_statement_hides_key_and_password_and_decrypts_to_the_key():
     statements, action = C.plan_certificate(None, spec, 'master')
     assert action == 'create'
     changes = ChangeRecorder(Conn(), check_mode=False)
-    apply(changes, statements)
+    changes.apply(statements)
     executed = changes.conn.executed[0]
     match = re.search(r"PRIVATE KEY \(BINARY = 0x([0-9A-F]+), DECRYPTION BY PASSWORD = N'([A-Z2-7=]+)'\)", executed)
     pvk, password = bytes.fromhex(match.group(1)), match.group(2)
-    assert _certs.key_from_pvk(pvk, password).private_numbers() == key.private_numbers()
+    assert _x509.key_from_pvk(pvk, password).private_numbers() == key.private_numbers()
     assert changes.queries == ['CREATE CERTIFICATE [b_cert] FROM BINARY = 0x%s WITH PRIVATE KEY (BINARY = '
                                "0x********, DECRYPTION BY PASSWORD = N'********')" % der(cert).hex().upper()]
 
@@ -180,10 +179,10 @@ def test_drop_refused_while_used():
 def test_parse_certificate_gives_lowercase_thumbprint_iso_dates_and_public_forms():
     cert = self_signed(common_name='shape')
     got = C.parse_certificate(row_for(cert, encryption='MK'), now=NOW)
-    assert got['thumbprint'] == _certs.thumbprint(der(cert)) and got['thumbprint'] == got['thumbprint'].lower()
+    assert got['thumbprint'] == _x509.thumbprint(der(cert)) and got['thumbprint'] == got['thumbprint'].lower()
     assert got['expiry_date'] == '2026-06-11T12:00:00Z' and got['days_to_expiry'] == 10
     assert got['has_private_key'] and got['private_key_encryption'] == 'master_key'
-    assert _certs.certificate_der(_certs.load_certificate(got['pem'])) == der(cert)
+    assert _x509.certificate_der(_x509.load_certificate(got['pem'])) == der(cert)
     assert base64.b64decode(got['der_base64']) == der(cert)
     assert set(got) == {'name', 'thumbprint', 'subject', 'issuer', 'serial', 'start_date', 'expiry_date',
                         'days_to_expiry', 'has_private_key', 'private_key_encryption', 'key_length', 'owner',
@@ -193,8 +192,8 @@ def test_parse_certificate_gives_lowercase_thumbprint_iso_dates_and_public_forms
 def test_predicted_certificate_matches_what_parse_would_say():
     cert = self_signed(common_name='predict')
     predicted = C.predicted_certificate(public_spec(cert, owner='u'))
-    assert predicted['thumbprint'] == _certs.thumbprint(der(cert)) and predicted['owner'] == 'u'
-    assert predicted['has_private_key'] is False and predicted['pem'] == _certs.der_to_pem(der(cert))
+    assert predicted['thumbprint'] == _x509.thumbprint(der(cert)) and predicted['owner'] == 'u'
+    assert predicted['has_private_key'] is False and predicted['pem'] == _x509.der_to_pem(der(cert))
 
 
 def test_expiry_warnings():
@@ -213,7 +212,7 @@ def key_state(exists=True, smk=True):
 def test_master_key_create_and_mask():
     statements, after = C.plan_master_key(key_state(False), 'present', "p'w", True)
     changes = ChangeRecorder(Conn(), check_mode=True)
-    apply(changes, statements)
+    changes.apply(statements)
     assert changes.queries == ["CREATE MASTER KEY ENCRYPTION BY PASSWORD = N'********'"]
     assert after == key_state(True, True)
     with pytest.raises(ModuleFailure, match='password is required'):

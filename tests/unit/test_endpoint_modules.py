@@ -4,8 +4,10 @@ import datetime
 
 import pytest
 
+from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as C
 from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as ep
-from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder, ModuleFailure
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure
+from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder
 from ansible_collections.mssql.hadr.plugins.modules import endpoint, endpoint_info, endpoint_permission
 
 NOW = datetime.datetime.utcnow()
@@ -73,8 +75,8 @@ def endpoint_answers(current=None, permissions=(), replicas=(), certificates=(),
         (ep.MIRRORING_ENDPOINT_SQL, [[current] if current else []]),
         (ep.ENDPOINT_PERMISSIONS_SQL, [list(permissions)]),
         (ep.IN_USE_SQL, [list(replicas), []]),
-        (ep.MASTER_CERTIFICATES_SQL, [list(certificates)]),
-        ('FROM sys.server_principals WHERE type IN',
+        (C.certificates_sql('master'), [list(certificates)]),
+        ('FROM sys.server_principals AS p LEFT JOIN sys.sql_logins',
          [[dict(name=n, type_desc='SQL_LOGIN', is_disabled=0) for n in logins]]),
     ]
 
@@ -83,7 +85,7 @@ def run_endpoint(answers, check_mode=False, **params):
     module = Module(endpoint, check_mode=check_mode, diff=True, **params)
     conn = CannedConnection(answers)
     changes = ChangeRecorder(conn, check_mode)
-    result = endpoint.work(module, conn, changes)
+    result = endpoint.run(module, conn, changes)
     return result, conn, changes, module
 
 
@@ -158,14 +160,14 @@ def test_check_mode_runs_nothing_and_predicts():
 
 def permission_answers(current=None, permissions=(), replicas=(), logins=()):
     answers = endpoint_answers(current, permissions, replicas, logins=logins)
-    return [a for a in answers if a[0] not in (ep.SERVER_CONTEXT_SQL, ep.MASTER_CERTIFICATES_SQL)]
+    return [a for a in answers if a[0] not in (ep.SERVER_CONTEXT_SQL, C.certificates_sql('master'))]
 
 
 def run_permission(answers, check_mode=False, **params):
     module = Module(endpoint_permission, check_mode=check_mode, diff=True, **params)
     conn = CannedConnection(answers)
     changes = ChangeRecorder(conn, check_mode)
-    return endpoint_permission.work(module, conn, changes), conn, module
+    return endpoint_permission.run(module, conn, changes), conn, module
 
 
 def test_permission_grants_revokes_and_cascades():
@@ -205,31 +207,30 @@ def test_info_shapes_and_findings():
     der = b'0\x82\x01\x00' + b'\x01' * 10
     certs = [dict(certificate_id=256, name='own', thumbprint=b'\xab\xcd', subject='CN=own', issuer_name='CN=own',
                   cert_serial_number='01', start_date=datetime.datetime(2026, 1, 1), expiry_date=NOW + 10 * DAY,
-                  pvt_key_encryption_type='MK', owner_user='dbo', owner_login='sa', certificate_login=None, der=der),
+                  pvt_key_encryption_type='MK', owner='dbo', owner_login='sa', login_name=None, key_length=2048, der=der),
              dict(certificate_id=257, name='peer', thumbprint=b'\x01', subject='CN=peer', issuer_name='CN=peer',
                   cert_serial_number='02', start_date=datetime.datetime(2025, 1, 1), expiry_date=NOW - DAY,
-                  pvt_key_encryption_type='NA', owner_user='peer_user', owner_login='peer_login',
-                  certificate_login=None, der=der),
+                  pvt_key_encryption_type='NA', owner='peer_user', owner_login='peer_login',
+                  login_name=None, key_length=2048, der=der),
              dict(certificate_id=101, name='##MS_AgentSigningCertificate##', thumbprint=b'\x02', subject='x',
                   issuer_name='x', cert_serial_number='03', start_date=None, expiry_date=None,
-                  pvt_key_encryption_type='NA', owner_user='dbo', owner_login='sa', certificate_login=None, der=der)]
+                  pvt_key_encryption_type='NA', owner='dbo', owner_login='sa', login_name=None, key_length=2048, der=der)]
     answers = [
-        (endpoint_info.SERVER_SQL, [[dict(server_name='SQL1', machine_name='SQL1', instance_name=None,
+        (ep.SERVER_INFO_SQL, [[dict(server_name='SQL1', machine_name='SQL1', instance_name=None,
                                           product_version='16.0.1', edition='Developer', hadr_enabled='1')],
                                     [dict(host_platform='Linux')],
                                     [dict(servicename='SQL Server Agent (MSSQLSERVER)', service_account='agent'),
                                      dict(servicename='SQL Server (MSSQLSERVER)', service_account='mssql')]]),
         (ep.MIRRORING_ENDPOINT_SQL, [[endpoint_row(connection_auth=4, certificate_name='own', encryption_algorithm=6)]]),
         (ep.ENDPOINT_PERMISSIONS_SQL, [[grant('peer_login')]]),
-        (endpoint_info.CERTIFICATES_SQL, [certs]),
-        (endpoint_info.MASTER_KEY_SQL, [[dict(name='##MS_DatabaseMasterKey##')],
+        (C.certificates_sql('master'), [certs]),
+        (C.MASTER_KEY_OF_MASTER_SQL, [[dict(name='##MS_DatabaseMasterKey##')],
                                         [dict(is_master_key_encrypted_by_server=True)]]),
-        (endpoint_info.REPLICAS_SQL, [[]]),
-        (endpoint_info.MIRRORING_SQL, [[]]),
-        (endpoint_info.CONNECTIONS_SQL, [[]]),
+        (ep.ENDPOINT_USE_SQL, [[], [], []]),
     ]
     module = Module(endpoint_info, warn_days=30)
-    result = endpoint_info.work(module, CannedConnection(answers))
+    conn = CannedConnection(answers)
+    result = endpoint_info.run(module, conn, ChangeRecorder(conn, False))
     assert result['server'] == {'name': 'SQL1', 'machine': 'SQL1', 'instance': None, 'version': '16.0.1',
                                 'edition': 'Developer', 'hadr_enabled': True, 'platform': 'Linux',
                                 'service_account': 'mssql'}
@@ -237,9 +238,9 @@ def test_info_shapes_and_findings():
         'exists': True, 'encrypted_by_service_master_key': True}
     own, peer = result['certificates']
     assert own['thumbprint'] == 'abcd' and own['start_date'] == '2026-01-01T00:00:00Z' and own['used_by_endpoint']
-    assert own['private_key_encryption'] == 'master_key' and own['has_private_key'] and own['days_left'] in (9, 10)
+    assert own['private_key_encryption'] == 'master_key' and own['has_private_key'] and own['days_to_expiry'] in (9, 10)
     assert own['login_has_connect'] is True   # sa owns the endpoint
-    assert peer['owner_login'] == 'peer_login' and peer['login_has_connect'] is True and peer['days_left'] < 0
+    assert peer['owner_login'] == 'peer_login' and peer['login_has_connect'] is True and peer['days_to_expiry'] < 0
     assert own['pem'].startswith('-----BEGIN CERTIFICATE-----')
     codes = [w['code'] for w in result['security_warnings']]
     assert codes == ['rc4', 'certificate_expiring', 'certificate_expired']

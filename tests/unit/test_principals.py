@@ -3,6 +3,7 @@ import string
 
 import pytest
 
+from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as C
 from ansible_collections.mssql.hadr.plugins.module_utils import _principals as P
 from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder, ModuleFailure
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import TsqlValueError
@@ -99,7 +100,7 @@ def test_plan_create_disabled_and_mask_password():
     statements, after = P.plan_login(None, spec)
     conn = Conn()
     changes = ChangeRecorder(conn, check_mode=False)
-    P.apply(changes, statements)
+    changes.apply(statements)
     assert changes.queries == ["CREATE LOGIN [partner_b] WITH PASSWORD = N'********', DEFAULT_DATABASE = [master], "
                                "CHECK_POLICY = ON, CHECK_EXPIRATION = OFF", 'ALTER LOGIN [partner_b] DISABLE']
     assert "N's''ecret'" in conn.executed[0]
@@ -163,7 +164,7 @@ def test_drop_login_refused_when_it_owns_an_endpoint():
 def test_sql_server_errors_become_advice(number, text):
     changes = ChangeRecorder(Conn(fail=('CREATE', number)), check_mode=False)
     with pytest.raises(ModuleFailure, match=text) as info:
-        P.apply(changes, [P.Statement("CREATE LOGIN [x] WITH PASSWORD = N'pw'", ['pw'], 'login x')])
+        changes.apply([P.statement("CREATE LOGIN [x] WITH PASSWORD = N'pw'", ['pw'], 'login x')])
     assert info.value.details['error_number'] == number
     assert info.value.details['failed_statement'] == "CREATE LOGIN [x] WITH PASSWORD = N'********'"
     assert 'pw' not in info.value.msg.replace('password', '')
@@ -172,7 +173,7 @@ def test_sql_server_errors_become_advice(number, text):
 def test_unknown_sql_errors_pass_through():
     changes = ChangeRecorder(Conn(fail=('DROP', 2714)), check_mode=False)
     with pytest.raises(MssqlError):
-        P.apply(changes, [P.Statement('DROP LOGIN [x]')])
+        changes.apply([P.statement('DROP LOGIN [x]')])
 
 
 def test_random_password_meets_complexity_and_is_safe_to_quote():
@@ -239,7 +240,7 @@ def test_drop_user_names_the_certificates_it_owns():
             {'name': 'own', 'owner': 'dbo'}]
     current = {'name': 'b_user', 'login': 'b_login', 'certificate': None, 'without_login': False}
     with pytest.raises(ModuleFailure, match="owns certificate\\(s\\) 'b_cert_1', 'b_cert_2'"):
-        P.plan_drop_user(current, P.owned_by(rows, 'b_user'), 'master')
+        P.plan_drop_user(current, [row['name'] for row in C.owned_by(rows, 'b_user')], 'master')
     assert [s.sql for s in P.plan_drop_user(current, [], 'master')] == ['DROP USER [b_user]']
 
 

@@ -3,14 +3,14 @@ import datetime
 
 import pytest
 
-from ansible_collections.mssql.hadr.plugins.module_utils import _certs
-from ansible_collections.mssql.hadr.plugins.module_utils._change import ModuleFailure
-from ansible_collections.mssql.hadr.plugins.modules import partner_trust as PT
+from ansible_collections.mssql.hadr.plugins.module_utils import _x509
+from ansible_collections.mssql.hadr.plugins.module_utils import _trust as PT
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure
 from tests.unit.test_certs_factory import der, pem, rsa_key, self_signed
 
 CERT_A = self_signed(rsa_key(2048, slot=20), common_name='a')
 CERT_A2 = self_signed(rsa_key(2048, slot=21), common_name='a-rotated')
-TP_A, TP_A2 = _certs.thumbprint(der(CERT_A)), _certs.thumbprint(der(CERT_A2))
+TP_A, TP_A2 = _x509.thumbprint(der(CERT_A)), _x509.thumbprint(der(CERT_A2))
 ENDPOINT_ROW = {'endpoint_id': 65536, 'name': 'Hadr_endpoint', 'state_desc': 'STARTED', 'role': 3, 'connection_auth': 4,
                 'certificate_id': 256, 'encryption_algorithm': 2, 'port': 5022, 'ip_address': None, 'owner': 'sa',
                 'certificate_name': 'own'}
@@ -31,7 +31,7 @@ class Module:
 
 
 def cert_row(cert, name, owner):
-    return {'name': name, 'thumbprint': bytes.fromhex(_certs.thumbprint(der(cert))), 'owner': owner,
+    return {'name': name, 'thumbprint': bytes.fromhex(_x509.thumbprint(der(cert))), 'owner': owner,
             'login_name': None, 'user_name': None, 'pvt_key_encryption_type': 'NA'}
 
 
@@ -56,8 +56,9 @@ def user(name, login_name):
 
 def plan(module, state, partners):
     desired = PT.desired_partners(dict(module.params, partners=partners))
-    trust = PT.TrustPlan(state, module.params['endpoint'], module)
+    trust = PT.TrustPlan(state, module.params['endpoint'])
     results = [trust.partner(p, module.params) for p in desired]
+    module.warnings.extend(trust.warnings)
     removed = trust.exclusive(desired, module.params) if module.params['exclusive'] else []
     return trust, results, removed
 
@@ -142,11 +143,11 @@ def test_missing_or_other_endpoint():
     state = sets()
     state[5] = []
     with pytest.raises(ModuleFailure, match='create it first with mssql.hadr.endpoint'):
-        PT.TrustPlan(state, None, Module())
+        PT.TrustPlan(state, None)
     with pytest.raises(ModuleFailure, match="which is 'Hadr_endpoint'"):
-        PT.TrustPlan(sets(), 'other', Module())
+        PT.TrustPlan(sets(), 'other')
 
 
 def test_dates_in_warnings_are_utc_iso():
     assert datetime.datetime.fromisoformat(
-        PT.certs.predicted_certificate({'cert': CERT_A, 'key': None, 'name': 'n'})['expiry_date'].rstrip('Z'))
+        PT.certificates.predicted_certificate({'cert': CERT_A, 'key': None, 'name': 'n'})['expiry_date'].rstrip('Z'))

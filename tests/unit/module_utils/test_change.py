@@ -1,8 +1,8 @@
 """Shared module mechanics: recording, masking, check mode, failure reports."""
 import pytest
 
-from ansible_collections.mssql.hadr.plugins.module_utils._change import (
-    ChangeRecorder, ModuleFailure, diff_result, run_module)
+from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure, Statement
+from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder, diff_result, run_module
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import quote_string
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
 
@@ -47,7 +47,7 @@ class FakeModule:
 def test_recorder_executes_and_masks():
     conn = RecordingConnection()
     changes = ChangeRecorder(conn, check_mode=False)
-    changes.run('CREATE LOGIN [a] WITH PASSWORD = %s' % quote_string("s'ecret"), secrets=["s'ecret"])
+    changes.run(Statement('CREATE LOGIN [a] WITH PASSWORD = %s' % quote_string("s'ecret"), ["s'ecret"]))
     assert conn.executed == ["CREATE LOGIN [a] WITH PASSWORD = N's''ecret'"]
     assert changes.queries == ["CREATE LOGIN [a] WITH PASSWORD = N'********'"]
     assert changes.executed == changes.queries and changes.changed
@@ -56,7 +56,7 @@ def test_recorder_executes_and_masks():
 def test_recorder_in_check_mode_executes_nothing():
     conn = RecordingConnection()
     changes = ChangeRecorder(conn, check_mode=True)
-    changes.run('DROP ENDPOINT [e]')
+    changes.run(Statement('DROP ENDPOINT [e]'))
     assert conn.executed == [] and changes.executed == []
     assert changes.queries == ['DROP ENDPOINT [e]'] and changes.changed
 
@@ -71,8 +71,8 @@ def run(work, **module_kwargs):
 
 
 def test_run_module_success_returns_changed_and_queries():
-    def work(conn, changes):
-        changes.run('GRANT CONNECT ON ENDPOINT::[e] TO [a]')
+    def work(module, conn, changes):
+        changes.run(Statement('GRANT CONNECT ON ENDPOINT::[e] TO [a]'))
         return {'endpoint': 'e'}
     kind, result = run(work)
     assert kind == 'exit'
@@ -80,9 +80,9 @@ def test_run_module_success_returns_changed_and_queries():
 
 
 def test_run_module_reports_what_ran_before_a_sql_error():
-    def work(conn, changes):
-        changes.run('GRANT CONNECT ON ENDPOINT::[e] TO [a]')
-        changes.run('GRANT CONNECT ON ENDPOINT::[e] TO [ghost]')
+    def work(module, conn, changes):
+        changes.run(Statement('GRANT CONNECT ON ENDPOINT::[e] TO [a]'))
+        changes.run(Statement('GRANT CONNECT ON ENDPOINT::[e] TO [ghost]'))
     kind, result = run(work)
     assert kind == 'fail'
     assert result['error_number'] == 15151
@@ -94,7 +94,7 @@ def test_run_module_reports_what_ran_before_a_sql_error():
 
 
 def test_run_module_validation_failure_changes_nothing():
-    def work(conn, changes):
+    def work(module, conn, changes):
         raise ModuleFailure('certificate is required when authentication uses certificates', option='certificate')
     kind, result = run(work)
     assert kind == 'fail'

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) mssql.hadr contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure certificate helpers: parse PEM/DER/PKCS#12, thumbprints, and the PVK private-key format.
+"""X.509 and key formats: parse PEM/DER/PKCS#12, thumbprints, and the PVK private-key format (no SQL).
 
 SQL Server imports a certificate FROM BINARY (DER) and its private key only as PVK, Microsoft's
 legacy key file. cryptography reads and writes neither PVK nor RC4 outside its "decrepit" corner, so
