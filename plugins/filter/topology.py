@@ -8,9 +8,9 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mssql.hadr.plugins.module_utils._topology import (
+from ansible_collections.mssql.hadr.plugins.plugin_utils.topology import (
     TopologyInputError, trust_matrix as _trust_matrix, windows_identity as _windows_identity)
-from ansible_collections.mssql.hadr.plugins.module_utils._topology_report import report_markdown, report_text
+from ansible_collections.mssql.hadr.plugins.plugin_utils.topology_report import report_markdown, report_text
 
 
 def trust_matrix(replicas, now=None, warn_days=30):

@@ -18,17 +18,6 @@ description:
   - An imported certificate is the same when its thumbprint (SHA-1 of the DER, as C(sys.certificates) shows it)
     is the same; a generated one when a certificate with a private key exists under the name. A different
     certificate under the name fails unless O(replace=true).
-extends_documentation_fragment:
-  - mssql.hadr.connection
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details: The diff leaves out C(pem) and C(der_base64); private keys and passwords never appear.
-  platform:
-    platforms: posix
 requirements:
   - cryptography (on the host that runs the module)
 options:
@@ -89,11 +78,15 @@ options:
     description: Warn when the certificate expires within this many days, or has expired.
     type: int
     default: 30
-  reconfigure_in_use:
-    description:
-      - Allow dropping or replacing a certificate that lets a partner in while the mirroring endpoint is in use.
-    type: bool
-    default: false
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - mssql.hadr.attributes
+  - mssql.hadr.attributes.reconfigure_in_use
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  diff_mode:
+    details: The diff leaves out C(pem) and C(der_base64); private keys and passwords never appear.
 seealso:
   - module: mssql.hadr.master_key
   - module: mssql.hadr.partner_trust

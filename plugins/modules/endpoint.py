@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: endpoint
 short_description: Manage the database mirroring endpoint of a SQL Server instance
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Creates, changes or drops the instance's database mirroring endpoint, which both database mirroring and
     Always On availability groups use for instance-to-instance traffic.
@@ -99,26 +99,12 @@ options:
       - Host name used in the returned endpoint URL RV(endpoint.url). Defaults to the server's machine name
         (or O(listener_ip) when it is an address).
     type: str
-  reconfigure_in_use:
-    description:
-      - Allow changes that can restart the endpoint (or drop it) while availability groups or mirroring sessions use it.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - mssql.hadr.connection
+  - mssql.hadr.attributes
+  - mssql.hadr.attributes.reconfigure_in_use
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    support: full
-    membership:
-      - mssql.hadr.all
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 seealso:
   - module: mssql.hadr.endpoint_permission
   - module: mssql.hadr.endpoint_info

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: endpoint_info
 short_description: Everything about a SQL Server instance's mirroring endpoint security, in one read
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Returns, from one connection and one batch, the server, its database mirroring endpoint, the endpoint's
     C(CONNECT) grantees, the certificates in C(master) with their owners, the master key, the availability
@@ -31,20 +31,9 @@ options:
     type: str
 extends_documentation_fragment:
   - mssql.hadr.connection
+  - mssql.hadr.attributes.info
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    support: full
-    membership:
-      - mssql.hadr.all
-  check_mode:
-    support: full
-    details: Read-only; check mode changes nothing about what it does.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 seealso:
   - module: mssql.hadr.endpoint
   - module: mssql.hadr.endpoint_permission
@@ -60,7 +49,7 @@ EXAMPLES = r'''
 
 - name: Show the certificates that expire soon
   ansible.builtin.debug:
-    msg: "{{ sql1.certificates | selectattr('days_left', 'lt', 60) | map(attribute='name') | list }}"
+    msg: "{{ sql1.certificates | selectattr('days_to_expiry', 'lt', 60) | map(attribute='name') | list }}"
 '''
 
 RETURN = r'''
@@ -217,7 +206,7 @@ certificates:
       description: "End of validity, ISO 8601 UTC."
       type: str
       sample: "2027-01-01T00:00:00Z"
-    days_left:
+    days_to_expiry:
       description: "Whole days until expiry; negative once expired."
       type: int
       sample: 200

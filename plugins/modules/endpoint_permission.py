@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: endpoint_permission
 short_description: Grant or revoke CONNECT on the database mirroring endpoint
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Grants or revokes C(CONNECT) on an endpoint for a list of logins, in one call and one connection.
     Partners' logins need it to connect to this instance's mirroring endpoint.
@@ -47,26 +47,12 @@ options:
     type: str
     choices: [connect]
     default: connect
-  reconfigure_in_use:
-    description:
-      - Allow revoking while availability groups or mirroring sessions use the endpoint.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - mssql.hadr.connection
+  - mssql.hadr.attributes
+  - mssql.hadr.attributes.reconfigure_in_use
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    support: full
-    membership:
-      - mssql.hadr.all
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 seealso:
   - module: mssql.hadr.endpoint
   - module: mssql.hadr.endpoint_info

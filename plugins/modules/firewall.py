@@ -234,16 +234,68 @@ notes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mssql.hadr.plugins.module_utils._firewall import FirewallError
-from ansible_collections.mssql.hadr.plugins.module_utils._firewall_linux import argument_spec, run
+from ansible_collections.mssql.hadr.plugins.module_utils._firewall import (
+    Commands, FirewallError, desired_rules, normalize_addresses, rules_as_dicts, validate_name)
+from ansible_collections.mssql.hadr.plugins.module_utils._firewall_linux import BACKENDS, detect
+
+
+def argument_spec():
+    return dict(
+        name=dict(type='str'),
+        port=dict(type='int', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        direction=dict(type='str', default='both', choices=['inbound', 'outbound', 'both']),
+        remote_addresses=dict(type='list', elements='str', default=[]),
+        backend=dict(type='str', default='auto', choices=['auto'] + sorted(BACKENDS)),
+        zone=dict(type='str'),
+        profiles=dict(type='list', elements='str', choices=['domain', 'private', 'public']),
+        description=dict(type='str'),
+        nftables_existing_chains=dict(type='str', default='insert', choices=['insert', 'fail']),
+    )
+
+
+def run(module, cmd):
+    """Validate, pick a backend, read, converge, verify, report; raises FirewallError."""
+    params = dict(module.params)
+    if not 1 <= params['port'] <= 65535:
+        raise FirewallError('port: %d is not a TCP port; use 1-65535.' % params['port'])
+    params['name'] = params['name'] or 'mssql.hadr endpoint %d' % params['port']
+    validate_name(params['name'])
+    desired = desired_rules(params['state'], params['port'], params['direction'],
+                            normalize_addresses(params['remote_addresses']))
+    backend_name = detect(cmd) if params['backend'] == 'auto' else params['backend']
+    backend = BACKENDS[backend_name](cmd, params)
+    before = backend.current()
+    # Always converge: the backend also checks what `current` does not show (firewalld's runtime
+    # view, nftables rules inserted into other tables' chains).
+    backend.ensure(desired)
+    after = desired if module.check_mode else backend.current()
+    if after != desired:
+        raise FirewallError('%s did not keep the rules it was given: wanted %s, found %s afterwards.'
+                            % (backend_name, rules_as_dicts(desired), rules_as_dicts(after)))
+    result = dict(changed=bool(cmd.log), backend=backend_name, name=params['name'],
+                  rules=rules_as_dicts(after), commands=cmd.log, persistence=backend.persistence,
+                  outbound_filtered=backend.outbound_filtered(), notes=list(backend.notes))
+    if params['profiles']:
+        result['notes'].append('profiles applies to Windows only and was ignored.')
+    if params['zone'] and backend_name != 'firewalld':
+        result['notes'].append('zone applies to firewalld only and was ignored.')
+    if params['direction'] != 'inbound' and params['state'] == 'present' and not result['outbound_filtered']:
+        result['notes'].append('%s does not filter outgoing traffic on this host, so the outbound rule '
+                               'changes nothing now; it keeps the port open if outgoing traffic is '
+                               'filtered later.' % backend_name)
+    if module._diff:
+        result['diff'] = dict(before=dict(rules=rules_as_dicts(before)), after=dict(rules=rules_as_dicts(after)))
+    return result
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    cmd = Commands(module)
     try:
-        result = run(module)
+        result = run(module, cmd)
     except FirewallError as exc:
-        module.fail_json(msg=str(exc), commands=getattr(exc, 'commands', []))
+        module.fail_json(msg=str(exc), commands=cmd.log)
     module.exit_json(**result)
 
 

@@ -14,17 +14,6 @@ description:
   - Creates, changes or drops a server login. SQL Server's own rules are checked before any statement runs.
   - Mirroring partners authenticate with a Windows login (Windows topology) or with a login whose user owns the
     partner's certificate (certificate topology); M(mssql.hadr.partner_trust) manages all partners of a replica at once.
-extends_documentation_fragment:
-  - mssql.hadr.connection
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details: The password is never shown; when it changes, the diff shows C(password) as C(********).
-  platform:
-    platforms: posix
 options:
   name:
     description:
@@ -90,12 +79,15 @@ options:
     description:
       - Certificate in master the login maps to (V(certificate) logins only).
     type: str
-  reconfigure_in_use:
-    description:
-      - Allow dropping a login that holds CONNECT on the mirroring endpoint while the endpoint is in use
-        (an availability group replica or a mirroring session), which cuts that partner off.
-    type: bool
-    default: false
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - mssql.hadr.attributes
+  - mssql.hadr.attributes.reconfigure_in_use
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  diff_mode:
+    details: The password is never shown; when it changes, the diff shows C(password) as C(********).
 seealso:
   - module: mssql.hadr.user
   - module: mssql.hadr.partner_trust

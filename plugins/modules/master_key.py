@@ -15,16 +15,6 @@ description:
     that endpoint certificates open without a password.
   - Never drops, regenerates or recreates an existing key as a side effect; a different O(password) is not an
     instruction to change the key (use O(verify_password) to check it).
-extends_documentation_fragment:
-  - mssql.hadr.connection
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   state:
     description:
@@ -53,6 +43,11 @@ options:
       - Fail when O(password) does not open the existing key (checked with C(OPEN MASTER KEY), then closed).
     type: bool
     default: false
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - mssql.hadr.attributes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 seealso:
   - module: mssql.hadr.certificate
 author:

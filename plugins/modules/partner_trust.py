@@ -22,17 +22,6 @@ description:
     user, so the partner can switch without an outage; the old ones go only with O(remove_other_certificates=true).
   - Uses the same code as M(mssql.hadr.login), M(mssql.hadr.user), M(mssql.hadr.certificate) and
     M(mssql.hadr.endpoint_permission).
-extends_documentation_fragment:
-  - mssql.hadr.connection
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details: Per partner - whether the login and user exist, the thumbprints of its certificates, and CONNECT.
-  platform:
-    platforms: posix
 requirements:
   - cryptography (on the host that runs the module)
 options:
@@ -93,12 +82,15 @@ options:
     description: Warn when a partner's certificate expires within this many days, or has expired.
     type: int
     default: 30
-  reconfigure_in_use:
-    description:
-      - Allow removals (O(exclusive), O(remove_other_certificates)) while the endpoint is in use, which can cut a
-        live partner off.
-    type: bool
-    default: false
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - mssql.hadr.attributes
+  - mssql.hadr.attributes.reconfigure_in_use
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  diff_mode:
+    details: Per partner - whether the login and user exist, the thumbprints of its certificates, and CONNECT.
 seealso:
   - module: mssql.hadr.certificate
   - module: mssql.hadr.endpoint_permission

@@ -14,16 +14,6 @@ description:
   - Creates or drops a database user (in master by default, where partners' certificate owners live).
   - A user that exists mapped to something else is never remapped; the module fails and says what it maps to.
   - Dropping a user that owns certificates fails with the names of those certificates.
-extends_documentation_fragment:
-  - mssql.hadr.connection
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   name:
     description: User name.
@@ -50,11 +40,12 @@ options:
     description: Create the user C(WITHOUT LOGIN).
     type: bool
     default: false
-  reconfigure_in_use:
-    description:
-      - Allow dropping a user whose login holds CONNECT on the mirroring endpoint while the endpoint is in use.
-    type: bool
-    default: false
+extends_documentation_fragment:
+  - mssql.hadr.connection
+  - mssql.hadr.attributes
+  - mssql.hadr.attributes.reconfigure_in_use
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 seealso:
   - module: mssql.hadr.login
   - module: mssql.hadr.certificate

@@ -7,8 +7,8 @@ rejected an unquoted label with a quote in it; that check needs npm packages the
 """
 import re
 
-from ansible_collections.mssql.hadr.plugins.module_utils._topology import trust_matrix
-from ansible_collections.mssql.hadr.plugins.module_utils._topology_report import (
+from ansible_collections.mssql.hadr.plugins.plugin_utils.topology import trust_matrix
+from ansible_collections.mssql.hadr.plugins.plugin_utils.topology_report import (
     BROKEN_COLOUR, mermaid, report_markdown, report_text)
 from tests.unit.topology_inputs import NOW, by_name, cert_named, certificate_topology
 
