@@ -7,35 +7,24 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # What every SQL module supports (used with ansible.builtin.action_common_attributes and its
-    # .actiongroups fragment, which describe the attributes). A module adds only its own details.
+    # What every SQL module supports. A module adds only its own details (for example diff_mode details).
     DOCUMENTATION = r'''
 attributes:
   action_group:
+    description: Part of the action group C(mssql.hadr.all), so a play sets the connection options once with
+      C(module_defaults) for C(group/mssql.hadr.all).
     support: full
     membership:
       - mssql.hadr.all
   check_mode:
+    description: Runs in check mode and predicts the change and the return values without changing the server.
     support: full
   diff_mode:
+    description: Returns the object before and after the run (predicted in check mode) with C(--diff).
     support: full
   platform:
-    platforms: posix
-'''
-
-    # A read-only SQL module (endpoint_info): check mode changes nothing about what it does, no diff.
-    INFO = r'''
-attributes:
-  action_group:
+    description: Where the module runs - any POSIX host with pyodbc and an ODBC driver that reaches SQL Server over TDS.
     support: full
-    membership:
-      - mssql.hadr.all
-  check_mode:
-    support: full
-    details: Read-only; check mode changes nothing about what it does.
-  diff_mode:
-    support: none
-  platform:
     platforms: posix
 '''
 

@@ -69,6 +69,13 @@ class Statement:
         return hint.replace('%s', self.subject or 'the object', 1)
 
 
+def statement_maker(hints):
+    """The ``statement(sql, secret_values=(), subject=None)`` of a family: it makes Statements with ``hints``."""
+    def statement(sql, secret_values=(), subject=None):
+        return Statement(sql, secret_values, subject, hints)
+    return statement
+
+
 def same_name(left, right):
     """Names compare as SQL Server's default (case-insensitive) collation does; trailing spaces never reach here."""
     if left is None or right is None:

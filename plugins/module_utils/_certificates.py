@@ -18,7 +18,7 @@ import os
 
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
-    with_common_hints, ModuleFailure, Statement, hex_lower, iso_utc, same_name, utcnow)
+    ModuleFailure, hex_lower, iso_utc, same_name, statement_maker, utcnow, with_common_hints)
 from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import holds_connect
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
     binary_literal, quote_name, quote_string, validate_sysname)
@@ -40,9 +40,8 @@ HINTS = with_common_hints({
 })
 
 
-def statement(sql, secret_values=(), subject=None):
-    """A statement on a master key or certificate, with this family's error hints."""
-    return Statement(sql, secret_values, subject, HINTS)
+# A statement on a master key or certificate, with this family's error hints.
+statement = statement_maker(HINTS)
 
 # ---------------------------------------------------------------------------------------------------
 # Master key (reads and statements run in the key's database: _catalog.switch_database)

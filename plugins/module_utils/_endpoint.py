@@ -21,7 +21,7 @@ import datetime
 import ipaddress
 
 from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
-    with_common_hints, ModuleFailure, Statement, find, iso_utc, same_name, utcnow)
+    ModuleFailure, Statement, find, iso_utc, same_name, utcnow, with_common_hints)
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import quote_name, validate_sysname
 
 DEFAULT_NAME = 'Hadr_endpoint'

@@ -18,7 +18,7 @@ import secrets
 import string
 
 from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
-    with_common_hints, LOGIN_TYPE_CODES_SQL, LOGIN_TYPES, ModuleFailure, Statement, name_in, same_name)
+    LOGIN_TYPES, LOGIN_TYPE_CODES_SQL, ModuleFailure, name_in, same_name, statement_maker, with_common_hints)
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
     PASSWORD_MAX_LENGTH, TsqlValueError, binary_literal, parse_hex, quote_name, quote_string, sysname_length,
     validate_sysname)
@@ -46,9 +46,8 @@ HINTS = with_common_hints({
 })
 
 
-def statement(sql, secret_values=(), subject=None):
-    """A statement on a login or user, with this family's error hints."""
-    return Statement(sql, secret_values, subject, HINTS)
+# A statement on a login or user, with this family's error hints.
+statement = statement_maker(HINTS)
 
 
 def random_password(length=40):

@@ -82,8 +82,6 @@ extends_documentation_fragment:
   - mssql.hadr.connection
   - mssql.hadr.attributes
   - mssql.hadr.attributes.reconfigure_in_use
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   diff_mode:
     details: The diff leaves out C(pem) and C(der_base64); private keys and passwords never appear.

@@ -103,8 +103,6 @@ extends_documentation_fragment:
   - mssql.hadr.connection
   - mssql.hadr.attributes
   - mssql.hadr.attributes.reconfigure_in_use
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 seealso:
   - module: mssql.hadr.endpoint_permission
   - module: mssql.hadr.endpoint_info
@@ -296,8 +294,7 @@ def run(module, conn, changes):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, run)
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

@@ -31,9 +31,12 @@ options:
     type: str
 extends_documentation_fragment:
   - mssql.hadr.connection
-  - mssql.hadr.attributes.info
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - mssql.hadr.attributes
+attributes:
+  check_mode:
+    details: Read-only; check mode changes nothing about what it does.
+  diff_mode:
+    support: none
 seealso:
   - module: mssql.hadr.endpoint
   - module: mssql.hadr.endpoint_permission
@@ -95,62 +98,20 @@ endpoint:
   returned: always
   type: dict
   contains:
-    name:
-      description: "Endpoint name."
-      type: str
-      sample: "Hadr_endpoint"
-    id:
-      description: "C(endpoint_id)."
-      type: int
-      sample: 65536
-    state:
-      description: "started, stopped or disabled."
-      type: str
-      sample: "started"
-    port:
-      description: "Listener port."
-      type: int
-      sample: 5022
-    listener_ip:
-      description: "ALL or the address."
-      type: str
-      sample: "ALL"
-    role:
-      description: "all, partner or witness."
-      type: str
-      sample: "all"
-    authentication:
-      description: "windows, certificate, windows_certificate or certificate_windows."
-      type: str
-      sample: "certificate"
-    windows_protocol:
-      description: "negotiate, ntlm or kerberos; null without Windows authentication."
-      type: str
-      sample: null
-    certificate:
-      description: "Certificate name; null without certificate authentication."
-      type: str
-      sample: "sql1_cert"
-    encryption:
-      description: "required, supported or disabled."
-      type: str
-      sample: "required"
-    encryption_algorithm:
-      description: "aes, rc4, aes_rc4 or rc4_aes; null when disabled."
-      type: str
-      sample: "aes"
-    owner:
-      description: "Owning login."
-      type: str
-      sample: "sa"
-    in_use:
-      description: "Whether availability replicas or mirroring sessions on this instance use it."
-      type: bool
-      sample: true
-    url:
-      description: "C(TCP://host:port)."
-      type: str
-      sample: "TCP://sql1.example.com:5022"
+    name: {description: Endpoint name., type: str, sample: Hadr_endpoint}
+    id: {description: C(endpoint_id)., type: int, sample: 65536}
+    state: {description: 'started, stopped or disabled.', type: str, sample: started}
+    port: {description: Listener port., type: int, sample: 5022}
+    listener_ip: {description: ALL or the address., type: str, sample: ALL}
+    role: {description: 'all, partner or witness.', type: str, sample: all}
+    authentication: {description: 'windows, certificate, windows_certificate or certificate_windows.', type: str, sample: certificate}
+    windows_protocol: {description: 'negotiate, ntlm or kerberos; null without Windows authentication.', type: str, sample: null}
+    certificate: {description: Certificate name; null without certificate authentication., type: str, sample: sql1_cert}
+    encryption: {description: 'required, supported or disabled.', type: str, sample: required}
+    encryption_algorithm: {description: 'aes, rc4, aes_rc4 or rc4_aes; null when disabled.', type: str, sample: aes}
+    owner: {description: Owning login., type: str, sample: sa}
+    in_use: {description: Whether availability replicas or mirroring sessions on this instance use it., type: bool, sample: true}
+    url: {description: 'C(TCP://host:port).', type: str, sample: 'TCP://sql1.example.com:5022'}
 connect_grantees:
   description: Logins granted CONNECT on the mirroring endpoint (empty without an endpoint), sorted case-insensitively.
   returned: always
@@ -415,8 +376,7 @@ def run(module, conn, changes):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, run)
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

@@ -83,8 +83,6 @@ extends_documentation_fragment:
   - mssql.hadr.connection
   - mssql.hadr.attributes
   - mssql.hadr.attributes.reconfigure_in_use
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   diff_mode:
     details: The password is never shown; when it changes, the diff shows C(password) as C(********).
@@ -220,8 +218,7 @@ def run(module, conn, changes):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, run)
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

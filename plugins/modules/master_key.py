@@ -46,8 +46,6 @@ options:
 extends_documentation_fragment:
   - mssql.hadr.connection
   - mssql.hadr.attributes
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 seealso:
   - module: mssql.hadr.certificate
 author:
@@ -130,8 +128,7 @@ def run(module, conn, changes):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, run)
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

@@ -86,8 +86,6 @@ extends_documentation_fragment:
   - mssql.hadr.connection
   - mssql.hadr.attributes
   - mssql.hadr.attributes.reconfigure_in_use
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   diff_mode:
     details: Per partner - whether the login and user exist, the thumbprints of its certificates, and CONNECT.
@@ -212,8 +210,7 @@ def run(module, conn, changes):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    run_module(module, run)
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

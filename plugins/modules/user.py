@@ -44,8 +44,6 @@ extends_documentation_fragment:
   - mssql.hadr.connection
   - mssql.hadr.attributes
   - mssql.hadr.attributes.reconfigure_in_use
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
 seealso:
   - module: mssql.hadr.login
   - module: mssql.hadr.certificate
