@@ -38,8 +38,8 @@ os.environ['ANSIBLE_COLLECTIONS_PATH'] = os.pathsep.join(p for p in (COLLECTIONS
 
 from tests.emulator.fixtures import EmulatorInstance, connections, free_port, round_trips  # noqa: E402
 from tests.fuzz.inprocess import run_module  # noqa: E402
-from tests.integration.topology_support import run_playbook, start_replicas  # noqa: E402
-from tests.unit.test_certs_factory import pem, rsa_key, self_signed  # noqa: E402
+from tests.support.topology import run_playbook, start_replicas  # noqa: E402
+from tests.support.certificates import pem, rsa_key, self_signed  # noqa: E402
 
 OUT = os.path.join(REPO, 'bench')
 SQL_ACTIONS = ('mssql.hadr.endpoint_info', 'mssql.hadr.master_key', 'mssql.hadr.certificate', 'mssql.hadr.endpoint',

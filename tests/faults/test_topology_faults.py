@@ -12,7 +12,7 @@ import pytest
 
 from tests.emulator.fixtures import EmulatorError
 from tests.faults.topology_state import fault_regex, fingerprint, steps
-from tests.integration.topology_support import run_playbook, start_replicas
+from tests.support.topology import run_playbook, start_replicas
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from hypothesis import assume, given, strategies as st
 from tests.fuzz.harness import assert_policy_refusal, assert_refused, fuzz_settings, policy_error
 from tests.fuzz.oracle import bracket, literal, name_key, sysname_problem
 from tests.fuzz.strategies import names, passwords
-from tests.unit.test_certs_factory import pem, pfx, rsa_key, self_signed
+from tests.support.certificates import pem, pfx, rsa_key, self_signed
 
 KEY_PASSWORD = 'Fuzz-Master-K3y!'
 

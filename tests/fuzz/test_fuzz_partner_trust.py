@@ -8,7 +8,7 @@ from tests.fuzz.harness import assert_refused, fuzz_settings
 from tests.fuzz.oracle import bracket, name_key, sysname_problem
 from tests.fuzz.strategies import names
 from tests.fuzz.test_fuzz_endpoint import create_endpoint
-from tests.unit.test_certs_factory import der, pem, rsa_key, self_signed
+from tests.support.certificates import der, pem, rsa_key, self_signed
 from ansible_collections.mssql.hadr.plugins.module_utils._x509 import thumbprint
 
 CERTIFICATES = [self_signed(rsa_key(2048, slot=70 + i), common_name='fuzz-partner-%d' % i) for i in range(3)]

@@ -11,7 +11,7 @@ import pytest
 from tests.emulator.fixtures import connections, free_port
 from tests.integration.test_examples import run_playbook
 from tests.support import REPO_ROOT
-from tests.unit.awx_credential import inject, load_type
+from tests.support.awx_credential import inject, load_type
 
 pytestmark = pytest.mark.slow
 SA_PASSWORD = 'Awx-Job-Sa-Passw0rd!'

@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
-from tests.integration.test_login_support import ddl_in, execute, per_connection, play, query
-from tests.unit.test_certs_factory import der, pem, pfx, rsa_key, self_signed
+from tests.support.secrets_play import ddl_in, execute, per_connection, play, query
+from tests.support.certificates import der, pem, pfx, rsa_key, self_signed
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,8 @@ import socket
 
 import pytest
 
-from tests.integration.test_endpoint_support import (
+from tests.emulator.fixtures import free_port
+from tests.support.emulated_sql import (
     connect_grantees, create_logins, ddl_in, mirroring_endpoint, per_connection, play, query)
 
 pytestmark = pytest.mark.slow
@@ -11,12 +12,6 @@ pytestmark = pytest.mark.slow
 CREATE_DEFAULT = ('CREATE ENDPOINT [Hadr_endpoint] STATE = STARTED AS TCP (LISTENER_PORT = %d, LISTENER_IP = ALL) '
                   'FOR DATABASE_MIRRORING (AUTHENTICATION = WINDOWS NEGOTIATE, ENCRYPTION = REQUIRED ALGORITHM AES, '
                   'ROLE = ALL)')
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def listening(port):

@@ -3,8 +3,8 @@ import datetime
 
 import pytest
 
-from tests.integration.test_endpoint import free_port
-from tests.integration.test_endpoint_support import PASSWORD, ddl_in, execute, mirroring_endpoint, per_connection, play
+from tests.emulator.fixtures import free_port
+from tests.support.emulated_sql import PASSWORD, ddl_in, execute, mirroring_endpoint, per_connection, play
 
 pytestmark = pytest.mark.slow
 

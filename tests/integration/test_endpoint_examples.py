@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from ansible_collections.mssql.hadr.plugins.modules import endpoint, endpoint_info, endpoint_permission
-from tests.integration.test_endpoint import free_port
-from tests.integration.test_endpoint_support import PASSWORD, connect_grantees, execute, mirroring_endpoint, play
+from tests.emulator.fixtures import free_port
+from tests.support.emulated_sql import PASSWORD, connect_grantees, execute, mirroring_endpoint, play
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.integration.test_endpoint import free_port
-from tests.integration.test_endpoint_support import PASSWORD, ddl_in, execute, per_connection, play
+from tests.emulator.fixtures import free_port
+from tests.support.emulated_sql import PASSWORD, ddl_in, execute, per_connection, play
 
 pytestmark = pytest.mark.slow
 ISO_UTC = '%Y-%m-%dT%H:%M:%SZ'

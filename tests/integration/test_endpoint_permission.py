@@ -1,9 +1,9 @@
 """mssql.hadr.endpoint_permission through real ansible-playbook against emulated instances."""
 import pytest
 
-from tests.integration.test_endpoint_support import (
+from tests.support.emulated_sql import (
     connect_grantees, create_logins, ddl_in, per_connection, play)
-from tests.integration.test_endpoint import free_port
+from tests.emulator.fixtures import free_port
 
 pytestmark = pytest.mark.slow
 GRANT = 'GRANT CONNECT ON ENDPOINT::[Hadr_endpoint] TO [%s]'

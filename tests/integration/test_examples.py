@@ -13,7 +13,7 @@ from tests.emulator.fixtures import free_port
 from tests.support import REPO_ROOT
 # run_tasks only runs task lists; this test needs the playbook file itself, so it uses the helper's pieces.
 from tests.support.playbook import PlaybookRun, _environment, _read_records, ansible_playbook_path
-from tests.unit.awx_credential import inject, load_type
+from tests.support.awx_credential import inject, load_type
 
 pytestmark = pytest.mark.slow
 EXAMPLE = os.path.join(REPO_ROOT, 'docs', 'examples', 'module_defaults.yml')

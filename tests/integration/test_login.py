@@ -1,7 +1,7 @@
 """mssql.hadr.login through real ansible-playbook against an emulated instance."""
 import pytest
 
-from tests.integration.test_login_support import (
+from tests.support.secrets_play import (
     ddl_in, execute, login_row, per_connection, play, sql_login_can_connect)
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ import importlib
 import pytest
 import yaml
 
-from tests.integration.test_login_support import execute, play
-from tests.unit.test_certs_factory import der, pem, pfx, rsa_key, self_signed
+from tests.support.secrets_play import execute, play
+from tests.support.certificates import der, pem, pfx, rsa_key, self_signed
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """mssql.hadr.master_key through real ansible-playbook (needs the emulator's certificate support, part 2)."""
 import pytest
 
-from tests.integration.test_login_support import ddl_in, execute, per_connection, play, query
+from tests.support.secrets_play import ddl_in, execute, per_connection, play, query
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,8 @@
 """mssql.hadr.partner_trust, Windows topology (certificate topology: test_partner_trust_certificates.py)."""
 import pytest
 
-from tests.integration.test_endpoint_support import connect_grantees
-from tests.integration.test_login_support import ddl_in, execute, login_row, per_connection, play
+from tests.support.emulated_sql import connect_grantees
+from tests.support.secrets_play import ddl_in, execute, login_row, per_connection, play
 
 pytestmark = pytest.mark.slow
 

@@ -2,9 +2,9 @@
 import pytest
 
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
-from tests.integration.test_endpoint_support import connect_grantees
-from tests.integration.test_login_support import ddl_in, execute, login_row, per_connection, play, query, user_row
-from tests.unit.test_certs_factory import der, pem, rsa_key, self_signed
+from tests.support.emulated_sql import connect_grantees
+from tests.support.secrets_play import ddl_in, execute, login_row, per_connection, play, query, user_row
+from tests.support.certificates import der, pem, rsa_key, self_signed
 
 pytestmark = pytest.mark.slow
 

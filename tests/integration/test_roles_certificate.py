@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.integration.topology_support import (
+from tests.support.topology import (
     changed_tasks, run_playbook, start_replicas, verify)
 from tests.support import REPO_ROOT
 

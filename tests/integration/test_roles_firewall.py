@@ -12,7 +12,7 @@ import pytest
 
 from tests.firewall.backends import Nftables
 from tests.firewall.sandbox import ALLOWED_V4, OTHER_V4, Sandbox
-from tests.integration.topology_support import changed_tasks, run_playbook, start_replicas, verify
+from tests.support.topology import changed_tasks, run_playbook, start_replicas, verify
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ partner trust, the endpoint and the own certificates, keeps the master key, and 
 nothing."""
 import pytest
 
-from tests.integration.topology_support import changed_tasks, run_playbook, start_replicas
+from tests.support.topology import changed_tasks, run_playbook, start_replicas
 
 pytestmark = pytest.mark.slow
 

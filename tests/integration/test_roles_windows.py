@@ -3,7 +3,7 @@ its computer account, a second run that changes nothing, and the preflight refus
 import pytest
 
 from tests.integration.test_roles_certificate import read_trust
-from tests.integration.topology_support import changed_tasks, run_playbook, start_replicas, verify
+from tests.support.topology import changed_tasks, run_playbook, start_replicas, verify
 
 pytestmark = pytest.mark.slow
 

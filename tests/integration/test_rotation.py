@@ -2,7 +2,7 @@
 the steps, then a second rotation; and a rotation interrupted at each step, then run again."""
 import pytest
 
-from tests.integration.topology_support import changed_tasks, run_playbook, start_replicas, verify
+from tests.support.topology import changed_tasks, run_playbook, start_replicas, verify
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """No password or private key byte reaches ansible-playbook -vvv output, in any spelling.
 
 Every play of the principals/certificates integration tests already searches its own -vvv output
-(tests/integration/test_login_support.play). This file proves that search finds each spelling,
+(tests/support/secrets_play.play). This file proves that search finds each spelling,
 runs one play that touches every secret-carrying option (including failures, whose messages are the
 likeliest leak), and searches the transcript of the whole suite's plays once more.
 """
@@ -12,8 +12,8 @@ import pytest
 
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from tests.integration import test_certificate, test_login, test_master_key, test_user
-from tests.integration.test_login_support import TRANSCRIPT, leaks, long_hex_runs, play
-from tests.unit.test_certs_factory import der, pfx, rsa_key, self_signed
+from tests.support.secrets_play import TRANSCRIPT, leaks, long_hex_runs, play
+from tests.support.certificates import der, pfx, rsa_key, self_signed
 
 pytestmark = pytest.mark.slow
 

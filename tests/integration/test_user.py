@@ -1,7 +1,7 @@
 """mssql.hadr.user (and the in-use guard of login and user) through real ansible-playbook."""
 import pytest
 
-from tests.integration.test_login_support import ddl_in, execute, login_row, per_connection, play, user_row
+from tests.support.secrets_play import ddl_in, execute, login_row, per_connection, play, user_row
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 the affected pairs and the reason, and fails the play; certificate_topology.yml repairs each fault."""
 import pytest
 
-from tests.integration.topology_support import broken_pairs, run_playbook, start_replicas, verify
+from tests.support.topology import broken_pairs, run_playbook, start_replicas, verify
 
 pytestmark = pytest.mark.slow
 

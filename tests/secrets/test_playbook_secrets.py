@@ -6,7 +6,7 @@ replica importing a PKCS#12 file, the other generating its certificate), its che
 rotate_certificates, verify_topology (which writes a report) and remove_topology. Searched: stdout and
 stderr, every task result (returned queries, diffs, messages), and every file written under the run's
 directory (Ansible's and the modules' temporary files, the report) - as plain text, with ' doubled, as
-UTF-16LE/UTF-8 hex, base64, and the private key as PVK/DER hex (tests/integration/test_login_support.leaks).
+UTF-16LE/UTF-8 hex, base64, and the private key as PVK/DER hex (tests/support/secrets_play.leaks).
 """
 import base64
 import json
@@ -18,10 +18,10 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 
-from tests.integration.test_login_support import leaks, long_hex_runs
-from tests.integration.topology_support import PLAYBOOKS, inventory, start_replicas
+from tests.support.secrets_play import leaks, long_hex_runs
+from tests.support.topology import PLAYBOOKS, inventory, start_replicas
 from tests.support.playbook import PlaybookRun, _environment, _read_records, ansible_playbook_path
-from tests.unit.test_certs_factory import der, pfx, rsa_key, self_signed
+from tests.support.certificates import der, pfx, rsa_key, self_signed
 
 pytestmark = pytest.mark.slow
 

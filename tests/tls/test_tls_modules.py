@@ -6,7 +6,7 @@ import os
 from tests.emulator.tlsutil import write_self_signed
 from tests.fuzz.inprocess import run_module
 from tests.fuzz.oracle import requests
-from tests.unit.test_certs_factory import pem, rsa_key, self_signed
+from tests.support.certificates import pem, rsa_key, self_signed
 
 PARTNER = pem(self_signed(rsa_key(2048, slot=95), common_name='tls-partner'))
 # (module, arguments) in an order that builds on each other, like a topology run

@@ -7,7 +7,7 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import mssql_argument_spec
-from tests.unit.awx_credential import definition_problems, inject, load_type
+from tests.support.awx_credential import definition_problems, inject, load_type
 
 PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 

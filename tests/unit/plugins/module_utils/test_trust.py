@@ -6,7 +6,9 @@ import pytest
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from ansible_collections.mssql.hadr.plugins.module_utils import _trust as PT
 from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure
-from tests.unit.test_certs_factory import der, pem, rsa_key, self_signed
+from ansible_collections.mssql.hadr.plugins.modules import partner_trust
+from tests.support.certificates import der, pem, rsa_key, self_signed
+from tests.support.fake_module import FakeModule
 
 CERT_A = self_signed(rsa_key(2048, slot=20), common_name='a')
 CERT_A2 = self_signed(rsa_key(2048, slot=21), common_name='a-rotated')
@@ -16,18 +18,8 @@ ENDPOINT_ROW = {'endpoint_id': 65536, 'name': 'Hadr_endpoint', 'state_desc': 'ST
                 'certificate_name': 'own'}
 
 
-class Module:
-    def __init__(self, **params):
-        self.params = dict(endpoint=None, login_pattern='{partner}_login', user_pattern='{partner}_user',
-                           certificate_pattern='{partner}_cert_{thumbprint:.8}', exclusive=False,
-                           remove_other_certificates=False, warn_days=30, reconfigure_in_use=False)
-        self.params.update(params)
-        self.warnings = []
-        self._diff = True
-        self.check_mode = True
-
-    def warn(self, text):
-        self.warnings.append(text)
+def Module(**params):   # pylint: disable=invalid-name
+    return FakeModule(partner_trust.argument_spec(), check_mode=True, diff=True, **params)
 
 
 def cert_row(cert, name, owner):

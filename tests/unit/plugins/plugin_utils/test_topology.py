@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.mssql.hadr.plugins.plugin_utils.topology import (
     TopologyInputError, parse_utc, trust_matrix, windows_identity)
-from tests.unit.topology_inputs import (
+from tests.support.topology_inputs import (
     NOW, by_name, cert_named, certificate_topology, info, thumbprint, windows_topology)
 
 

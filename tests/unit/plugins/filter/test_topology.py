@@ -3,7 +3,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mssql.hadr.plugins.filter.topology import FilterModule
-from tests.unit.topology_inputs import NOW, certificate_topology
+from tests.support.topology_inputs import NOW, certificate_topology
 
 FILTERS = FilterModule().filters()
 

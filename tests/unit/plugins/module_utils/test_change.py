@@ -5,6 +5,7 @@ from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleF
 from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder, diff_result, run_module
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import quote_string
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
+from tests.support.fake_module import FakeModule, ModuleExit
 
 
 class RecordingConnection:
@@ -22,26 +23,6 @@ class RecordingConnection:
 
     def close(self):
         self.closed = True
-
-
-class Exit(Exception):
-    pass
-
-
-class FakeModule:
-    def __init__(self, check_mode=False, diff=False):
-        self.check_mode = check_mode
-        self._diff = diff
-        self.params = {}
-        self.outcome = None
-
-    def exit_json(self, **result):
-        self.outcome = ('exit', result)
-        raise Exit()
-
-    def fail_json(self, **result):
-        self.outcome = ('fail', result)
-        raise Exit()
 
 
 def test_recorder_executes_and_masks():
@@ -64,7 +45,7 @@ def test_recorder_in_check_mode_executes_nothing():
 def run(work, **module_kwargs):
     module = FakeModule(**module_kwargs)
     conn = RecordingConnection(fail_on='ghost')
-    with pytest.raises(Exit):
+    with pytest.raises(ModuleExit):
         run_module(module, work, connection=conn)
     assert conn.closed
     return module.outcome

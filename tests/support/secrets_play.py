@@ -13,7 +13,7 @@ import tempfile
 
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 # ddl_in, execute and per_connection are re-exported for the other principal test modules.
-from tests.integration.test_endpoint_support import ddl_in, execute, per_connection, query  # noqa: F401  # pylint: disable=unused-import
+from tests.support.emulated_sql import ddl_in, execute, per_connection, query  # noqa: F401  # pylint: disable=unused-import
 from tests.support.playbook import run_tasks
 
 TRANSCRIPT = os.path.join(tempfile.gettempdir(), 'mssql-hadr-principals-vvv-%d.log' % os.getpid())   # this pytest run's

@@ -9,6 +9,7 @@ from ansible_collections.mssql.hadr.plugins.module_utils import _endpoint as ep
 from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure
 from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder
 from ansible_collections.mssql.hadr.plugins.modules import endpoint, endpoint_info, endpoint_permission
+from tests.support.fake_module import FakeModule
 
 NOW = datetime.datetime.utcnow()
 DAY = datetime.timedelta(days=1)
@@ -31,17 +32,8 @@ class CannedConnection:
         self.executed.append(sql)
 
 
-class Module:
-    def __init__(self, module, check_mode=False, diff=False, **params):
-        spec = module.argument_spec()
-        self.params = {name: option.get('default') for name, option in spec.items()}
-        self.params.update(params)
-        self.check_mode = check_mode
-        self._diff = diff
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
+def Module(module, check_mode=False, diff=False, **params):   # pylint: disable=invalid-name
+    return FakeModule(module.argument_spec(), check_mode, diff, **params)
 
 
 def endpoint_row(**changes):

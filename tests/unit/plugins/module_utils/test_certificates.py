@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.mssql.hadr.plugins.module_utils import _certificates as C
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from ansible_collections.mssql.hadr.plugins.module_utils._change import ChangeRecorder, ModuleFailure
-from tests.unit.test_certs_factory import der, pem, pfx, rsa_key, self_signed
+from tests.support.certificates import der, pem, pfx, rsa_key, self_signed
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, 0)
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.mssql.hadr.plugins.module_utils import _x509
 from ansible_collections.mssql.hadr.plugins.module_utils._x509 import CertificateError
-from tests.unit.test_certs_factory import der, ec_key, pem, pfx, rsa_key, self_signed
+from tests.support.certificates import der, ec_key, pem, pfx, rsa_key, self_signed
 
 # OpenSSL 3 keeps RC4 (the PVK cipher) in its legacy provider.
 LEGACY = ('-provider', 'legacy', '-provider', 'default')

@@ -10,7 +10,7 @@ import re
 from ansible_collections.mssql.hadr.plugins.plugin_utils.topology import trust_matrix
 from ansible_collections.mssql.hadr.plugins.plugin_utils.topology_report import (
     BROKEN_COLOUR, mermaid, report_markdown, report_text)
-from tests.unit.topology_inputs import NOW, by_name, cert_named, certificate_topology
+from tests.support.topology_inputs import NOW, by_name, cert_named, certificate_topology
 
 LINK = re.compile(r'^    r(\d+) (-->|<-->)\|"([^"]*)"\| r(\d+)$')
 NODE = re.compile(r'^    r(\d+)\["([^"]*)"\]$')
