@@ -114,7 +114,7 @@ def test_certificate_topology_as_the_topology_check_reads_it(emulator):
     for cert in (own, peer):
         for key in ('start_date', 'expiry_date'):
             datetime.datetime.strptime(cert[key], ISO_UTC)   # ISO 8601 UTC, or this raises
-    assert own['days_left'] in (9, 10)
+    assert own['days_to_expiry'] in (9, 10)
     assert [w['code'] for w in info['security_warnings']] == ['certificate_expiring']
 
 
