@@ -24,7 +24,12 @@ LOGIN_TYPES = {'S': 'sql', 'U': 'windows', 'G': 'windows_group', 'C': 'certifica
 LOGIN_TYPE_CODES_SQL = '(%s)' % ', '.join("'%s'" % code for code in LOGIN_TYPES)
 
 # SQL Server errors that mean the same to every family (tsql.md section 5); families add their own.
+# Logins and master keys both check their password against the Windows policy (15116-15118).
+PASSWORD_POLICY_HINT = ('The password for %s does not meet the Windows password policy SQL Server enforces '
+                        '(length and three of: upper case, lower case, digits, symbols; not containing the login '
+                        'name). Choose a stronger password; for a SQL login you can also set check_policy: false.')
 COMMON_HINTS = {
+    15116: PASSWORD_POLICY_HINT, 15117: PASSWORD_POLICY_HINT, 15118: PASSWORD_POLICY_HINT,
     15581: 'The database has no master key (or it cannot be opened), which %s needs: run mssql.hadr.master_key '
            'first.',
 }

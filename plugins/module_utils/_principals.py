@@ -26,11 +26,7 @@ from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
 SQL_LOGIN_SID_BYTES = 16           # 15419: "Supplied parameter sid should be binary(16)."
 
 # SQL Server errors a user can act on, with what to do (tsql.md section 5).
-PASSWORD_POLICY_HINT = ('The password for %s does not meet the Windows password policy that CHECK_POLICY enforces '
-                        '(length and three of: upper case, lower case, digits, symbols; not containing the login '
-                        'name). Choose a stronger password, or set check_policy: false.')
 HINTS = with_common_hints({
-    15116: PASSWORD_POLICY_HINT, 15117: PASSWORD_POLICY_HINT, 15118: PASSWORD_POLICY_HINT,
     15401: 'SQL Server cannot resolve the Windows account %s. Check the DOMAIN\\name spelling and that the '
            "instance's machine can reach that domain (a trust, or a local account of that machine).",
     15407: '%s is not a valid Windows account name; give it as DOMAIN\\name (not user@domain).',
