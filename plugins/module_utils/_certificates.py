@@ -216,11 +216,11 @@ def certificate_uses(row, context, database):
     return in_use_by, lets_partner_in
 
 
-def same_certificate_as(rows, thumbprint):
-    """The name of the certificate among ``rows`` with this thumbprint (SQL Server keeps one only), or None."""
+def find_by_thumbprint(rows, thumbprint):
+    """The certificate row with this thumbprint (SQL Server keeps a certificate once per database), or None."""
     if not thumbprint:
         return None
-    return next((row['name'] for row in rows if hex_lower(row['thumbprint']) == thumbprint), None)
+    return next((row for row in rows if hex_lower(row['thumbprint']) == thumbprint), None)
 
 
 def _date(value, option):

@@ -581,8 +581,8 @@ def check_before_ddl(state, desired, fields, certificates, logins):
         return []
     row = find(certificates, desired['certificate'])
     problem = certificate_problem(row)
-    names_certificate = state['current'] is None or bool(set(fields) & {'authentication', 'windows_protocol',
-                                                                         'certificate'})
+    names_certificate = state['current'] is None or bool(
+        set(fields) & {'authentication', 'windows_protocol', 'certificate'})
     if problem and names_certificate:
         raise ModuleFailure("Certificate '%s' cannot serve the endpoint: %s (SQL Server would answer %s). "
                             "Use a certificate in master whose private key is protected by the master key and "

@@ -159,8 +159,7 @@ class TrustPlan:
         self.statements += statements
         if statements:
             actions.append('created user')
-        twin = next((row for row in self.cert_rows if hex_lower(row['thumbprint']) == partner['thumbprint']),
-                    None)
+        twin = certificates.find_by_thumbprint(self.cert_rows, partner['thumbprint'])
         if twin is not None and same_name(twin['owner'], partner['user']):
             partner['certificate'] = twin['name']      # already trusted, whatever its name
         else:
@@ -175,7 +174,7 @@ class TrustPlan:
             actions.append('imported certificate')
         facts = certificates.predicted_certificate(partner['spec'])
         warning = certificates.expiry_warning(partner['certificate'], facts['expiry_date'], facts['days_to_expiry'],
-                                       params['warn_days'])
+                                              params['warn_days'])
         if warning:
             self.warnings.append("Partner '%s': %s" % (partner['name'], warning))
         if params['remove_other_certificates']:

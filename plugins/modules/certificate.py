@@ -195,9 +195,9 @@ def run(module, conn, changes):
         statements = certificates.plan_drop_certificate(row, in_use_by)
         action = 'drop' if statements else 'none'
     else:
+        twin = certificates.find_by_thumbprint(rows, spec['thumbprint'])
         statements, action = certificates.plan_certificate(row, spec, database, params['replace'], in_use_by,
-                                                           bool(key_rows),
-                                                           certificates.same_certificate_as(rows, spec['thumbprint']))
+                                                           bool(key_rows), twin['name'] if twin else None)
     if action in ('drop', 'replace') and lets_partner_in:
         endpoints.guard_partner_removal(context, "%s certificate '%s'" % (action, row['name']),
                                         params['reconfigure_in_use'])

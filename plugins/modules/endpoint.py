@@ -271,12 +271,12 @@ def run(module, conn, changes):
     endpoints.check_name(state, name, present)
     current = state['current']
     before = current if current and same_name(current['name'], name) else None
-    regranted = []
     if present:
-        statements, after, regranted, warnings = endpoints.plan_present(state, desired, certificate_rows, owner_rows,
-                                                                       params['reconfigure_in_use'])
+        statements, after, regranted, warnings = endpoints.plan_present(
+            state, desired, certificate_rows, owner_rows, params['reconfigure_in_use'])
     else:
-        (statements, warnings), after = endpoints.plan_absent(state, name, params['reconfigure_in_use']), None
+        statements, warnings = endpoints.plan_absent(state, name, params['reconfigure_in_use'])
+        after, regranted = None, []
     for warning in warnings:
         module.warn(warning)
     changes.apply(statements)
