@@ -175,8 +175,8 @@ def import_violations(relpath, source):
     out = []
 
     def report(item, rule):
-        out.append('%s:%d: imports %s%s: %s' % (relpath, item.line, item.module,
-                                               ' (%s)' % ', '.join(item.names) if item.names else '', rule))
+        names = ' (%s)' % ', '.join(item.names) if item.names else ''
+        out.append('%s:%d: imports %s%s: %s' % (relpath, item.line, item.module, names, rule))
 
     for item in imports(tree, package_of_path(relpath)):
         kind = kind_of(item.module)

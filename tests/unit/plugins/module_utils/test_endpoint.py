@@ -229,5 +229,3 @@ def test_warnings():
     assert ep.warnings_for(ep.desired_endpoint(params())) == []
     warnings = ep.warnings_for(ep.desired_endpoint(params(port=40000, encryption_algorithm='rc4')))
     assert any('outside 1024-32767' in w for w in warnings) and any('RC4' in w for w in warnings)
-
-

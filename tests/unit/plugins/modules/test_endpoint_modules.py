@@ -209,15 +209,15 @@ def test_info_shapes_and_findings():
                   pvt_key_encryption_type='NA', owner='dbo', owner_login='sa', login_name=None, key_length=2048, der=der)]
     answers = [
         (ep.SERVER_INFO_SQL, [[dict(server_name='SQL1', machine_name='SQL1', instance_name=None,
-                                          product_version='16.0.1', edition='Developer', hadr_enabled='1')],
-                                    [dict(host_platform='Linux')],
-                                    [dict(servicename='SQL Server Agent (MSSQLSERVER)', service_account='agent'),
-                                     dict(servicename='SQL Server (MSSQLSERVER)', service_account='mssql')]]),
+                                    product_version='16.0.1', edition='Developer', hadr_enabled='1')],
+                              [dict(host_platform='Linux')],
+                              [dict(servicename='SQL Server Agent (MSSQLSERVER)', service_account='agent'),
+                               dict(servicename='SQL Server (MSSQLSERVER)', service_account='mssql')]]),
         (ep.MIRRORING_ENDPOINT_SQL, [[endpoint_row(connection_auth=4, certificate_name='own', encryption_algorithm=6)]]),
         (ep.ENDPOINT_PERMISSIONS_SQL, [[grant('peer_login')]]),
         (C.certificates_sql('master'), [certs]),
         (C.MASTER_KEY_OF_MASTER_SQL, [[dict(name='##MS_DatabaseMasterKey##')],
-                                        [dict(is_master_key_encrypted_by_server=True)]]),
+                                      [dict(is_master_key_encrypted_by_server=True)]]),
         (ep.ENDPOINT_USE_SQL, [[], [], []]),
     ]
     module = Module(endpoint_info, warn_days=30)
