@@ -2,6 +2,7 @@ import os
 import sys
 
 from tests.support import collection_path
+from tests.support import hypothesis_profiles  # noqa: F401  # pylint: disable=unused-import  (loads the profile)
 
 _COLLECTIONS = collection_path()
 if _COLLECTIONS not in sys.path:

@@ -2,17 +2,18 @@
 
 Example counts: ``fuzz_settings(n)`` runs n examples under the default profile ``mssql-hadr-test`` (make
 test; derandomized so CI is repeatable) and ``FUZZ_FACTOR * n`` under ``mssql-hadr-fuzz`` (make fuzz:
-HYPOTHESIS_PROFILE=mssql-hadr-fuzz, random, failures kept in .hypothesis/ and replayed first).
+HYPOTHESIS_PROFILE=mssql-hadr-fuzz, random, failures kept in .hypothesis/ and replayed first); the
+profiles are in tests/support/hypothesis_profiles.py.
 """
 import contextlib
-import os
 import time
 
 import pyodbc
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from tests.fuzz.inprocess import run_module
 from tests.fuzz.oracle import Catalog, ansible_masked, assert_ran_what_it_reported, bracket, requests
+from tests.support.hypothesis_profiles import PROFILE
 
 FUZZ_FACTOR = 5
 DROP_ORDER = ('endpoint', 'certificate', 'user', 'login', 'master_key')
@@ -20,15 +21,6 @@ NO_LOG = ('login_password', 'password', 'pkcs12', 'pkcs12_password')
 # A module closes its connection when it returns, but the server ends that session only when it reads the
 # close: until then DROP LOGIN fails with 15434, as on SQL Server. A guard against a hang, not a timing.
 LOGOUT_GUARD_SECONDS = 60
-_COMMON = dict(deadline=None, print_blob=True,
-               # one emulator serves every example of a test; each example puts the catalog back
-               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                      HealthCheck.data_too_large, HealthCheck.filter_too_much])
-settings.register_profile('mssql-hadr-test', derandomize=True, database=None, **_COMMON)
-settings.register_profile('mssql-hadr-fuzz', **_COMMON)
-PROFILE = os.environ.get('HYPOTHESIS_PROFILE', 'mssql-hadr-test')
-if PROFILE not in ('mssql-hadr-test', 'mssql-hadr-fuzz'):
-    PROFILE = 'mssql-hadr-test'
 
 
 def fuzz_settings(examples):
