@@ -73,6 +73,15 @@ class Statement:
             return None
         return hint.replace('%s', self.subject or 'the object', 1)
 
+    def failure(self, error, masked_sql, **details):
+        """The ModuleFailure that says what to do about ``error`` (an MssqlError from running this statement),
+        or None when the statement has no hint for it. The one way hints meet SQL Server's errors."""
+        advice = self.advice(error.number)
+        if advice is None:
+            return None
+        return ModuleFailure('%s SQL Server said: %s (error %s).' % (advice, error.message, error.number),
+                             error_number=error.number, failed_statement=masked_sql, **details)
+
 
 def statement_maker(hints):
     """The ``statement(sql, secret_values=(), subject=None)`` of a family: it makes Statements with ``hints``."""

@@ -21,7 +21,7 @@ from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
     ModuleFailure, hex_lower, iso_utc, same_name, statement_maker, utcnow, with_common_hints)
 from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import holds_connect
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
-    binary_literal, quote_name, quote_string, validate_sysname)
+    binary_literal, mask_secrets, quote_name, quote_string, validate_sysname)
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
 
 MASTER_KEY_NAME = '##MS_DatabaseMasterKey##'
@@ -36,7 +36,8 @@ HINTS = with_common_hints({
     15474: 'The private key does not match the public key of %s.',
     15208: 'SQL Server refused the certificate data of %s as invalid.',
     15212: 'The subject of %s is too long for this SQL Server (at most 64 characters on Linux, 128 on Windows).',
-    15313: 'The password does not open the master key of %s.',
+    15313: 'The password does not open %s: give the password the key was created with (the module never '
+           'regenerates a key).',
 })
 
 
@@ -72,9 +73,9 @@ def parse_master_key(key_rows, database_rows, database):
     }
 
 
-def open_master_key_sql(password):
+def open_master_key_sql(password, database):
     return statement('OPEN MASTER KEY DECRYPTION BY PASSWORD = %s' % quote_string(password, 'password'), [password],
-                     'the master key')
+                     "the master key of database '%s'" % database)
 
 
 def plan_master_key(current, state, password, service_master_key_encryption, protected_certificates=()):
@@ -106,7 +107,7 @@ def plan_master_key(current, state, password, service_master_key_encryption, pro
                                 'password so the module can open it and add that protection (endpoint certificates '
                                 'need a master key that opens without a password).' % current['database'],
                                 option='password')
-        statements += [open_master_key_sql(password),
+        statements += [open_master_key_sql(password, current['database']),
                        statement('ALTER MASTER KEY ADD ENCRYPTION BY SERVICE MASTER KEY', subject=subject)]
         after['encrypted_by_service_master_key'] = True
     elif not service_master_key_encryption and after['encrypted_by_service_master_key']:
@@ -432,11 +433,12 @@ def plan_drop_certificate(current, in_use_by):
 
 def verify_master_key_password(conn, password, database):
     """Open and close the key with the password: no change, and the only check SQL Server offers (15313)."""
-    opening = open_master_key_sql(password)
+    opening = open_master_key_sql(password, database)
     try:
         conn.execute(opening.sql)
     except MssqlError as exc:
-        raise ModuleFailure("password does not open the master key of database '%s' (SQL Server error %s: %s). Give "
-                            'the password the key was created with; the module never regenerates a key.'
-                            % (database, exc.number, exc.message), error_number=exc.number, option='password')
+        failure = opening.failure(exc, mask_secrets(opening.sql, opening.secrets), option='password')
+        if failure is None:
+            raise
+        raise failure
     conn.execute('CLOSE MASTER KEY')

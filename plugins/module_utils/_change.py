@@ -47,11 +47,10 @@ class ChangeRecorder:
             self.conn.execute(statement.sql)
         except MssqlError as exc:
             exc.statement = masked
-            advice = statement.advice(exc.number)
-            if advice is None:
+            failure = statement.failure(exc, masked)
+            if failure is None:
                 raise
-            raise ModuleFailure('%s SQL Server said: %s (error %s).' % (advice, exc.message, exc.number),
-                                error_number=exc.number, failed_statement=masked)
+            raise failure
         self.executed.append(masked)
 
     def apply(self, statements):
