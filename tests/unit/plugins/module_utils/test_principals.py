@@ -265,6 +265,11 @@ def test_reads_are_parameterised_and_keep_the_password_out_of_sql_text():
     assert sql.count('?') == 1
 
 
+def test_logins_read_keeps_names_out_of_sql_text():
+    sql, values = P.logins_sql(["x'; DROP LOGIN sa; --", 'b'])
+    assert values == ["x'; DROP LOGIN sa; --", 'b'] and sql.count('?') == 2 and 'DROP' not in sql
+
+
 def test_reads_for_no_names_are_valid_sql():
     for sql, params in (P.logins_sql([]), P.users_sql([]), P.users_of_logins_sql([])):
         assert 'IN ()' not in sql and '1 = 0' in sql and params == []
