@@ -2,7 +2,8 @@ import os
 import sys
 
 from tests.support import collection_path
-from tests.support import hypothesis_profiles  # noqa: F401  # pylint: disable=unused-import  (loads the profile)
+# Imported for its effect: it loads the Hypothesis profile of this session (tests/support/hypothesis_profiles.py).
+from tests.support import hypothesis_profiles  # noqa: F401  # pylint: disable=unused-import
 
 _COLLECTIONS = collection_path()
 if _COLLECTIONS not in sys.path:
