@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.mssql.hadr.plugins.module_utils._tsql import quote_name
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import mask_secrets, quote_name
 
 # sys.server_principals.type -> what the modules call it. The keys are also the principal types the
 # reads select (LOGIN_TYPE_CODES_SQL), so the two cannot drift apart.
@@ -66,6 +66,11 @@ class Statement:
     def __repr__(self):
         return "Statement('%s')" % self.sql
 
+    @property
+    def masked(self):
+        """The text as ``queries`` and failures show it: every secret replaced by ``********``."""
+        return mask_secrets(self.sql, self.secrets)
+
     def advice(self, number):
         """The hint for SQL Server error ``number`` with the subject filled in, or None."""
         hint = self.hints.get(number)
@@ -73,14 +78,14 @@ class Statement:
             return None
         return hint.replace('%s', self.subject or 'the object', 1)
 
-    def failure(self, error, masked_sql, **details):
+    def failure(self, error, **details):
         """The ModuleFailure that says what to do about ``error`` (an MssqlError from running this statement),
         or None when the statement has no hint for it. The one way hints meet SQL Server's errors."""
         advice = self.advice(error.number)
         if advice is None:
             return None
         return ModuleFailure('%s SQL Server said: %s (error %s).' % (advice, error.message, error.number),
-                             error_number=error.number, failed_statement=masked_sql, **details)
+                             error_number=error.number, failed_statement=self.masked, **details)
 
 
 def statement_maker(hints):

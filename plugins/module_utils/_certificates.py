@@ -21,7 +21,7 @@ from ansible_collections.mssql.hadr.plugins.module_utils._catalog import (
     ModuleFailure, hex_lower, iso_utc, same_name, statement_maker, utcnow, with_common_hints)
 from ansible_collections.mssql.hadr.plugins.module_utils._endpoint import holds_connect
 from ansible_collections.mssql.hadr.plugins.module_utils._tsql import (
-    binary_literal, mask_secrets, quote_name, quote_string, validate_sysname)
+    binary_literal, quote_name, quote_string, validate_sysname)
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError
 
 MASTER_KEY_NAME = '##MS_DatabaseMasterKey##'
@@ -437,7 +437,7 @@ def verify_master_key_password(conn, password, database):
     try:
         conn.execute(opening.sql)
     except MssqlError as exc:
-        failure = opening.failure(exc, mask_secrets(opening.sql, opening.secrets), option='password')
+        failure = opening.failure(exc, option='password')
         if failure is None:
             raise
         raise failure

@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.mssql.hadr.plugins.module_utils._catalog import ModuleFailure
-from ansible_collections.mssql.hadr.plugins.module_utils._tsql import TsqlValueError, mask_secrets
+from ansible_collections.mssql.hadr.plugins.module_utils._tsql import TsqlValueError
 from ansible_collections.mssql.hadr.plugins.module_utils.mssql import MssqlError, connect
 
 
@@ -39,7 +39,7 @@ class ChangeRecorder:
         A SQL Server error the statement has a hint for becomes a ModuleFailure with that advice;
         any other error passes through as MssqlError.
         """
-        masked = mask_secrets(statement.sql, statement.secrets)
+        masked = statement.masked
         self.queries.append(masked)
         if self.check_mode:
             return
@@ -47,7 +47,7 @@ class ChangeRecorder:
             self.conn.execute(statement.sql)
         except MssqlError as exc:
             exc.statement = masked
-            failure = statement.failure(exc, masked)
+            failure = statement.failure(exc)
             if failure is None:
                 raise
             raise failure
